@@ -1,0 +1,250 @@
+"""The exceptions raised by langchain-openrouter-fenic.
+
+Every error that comes from OpenRouter (an HTTP status, an error inside a 200 body, or an error
+chunk in the middle of a stream) is translated in one place, ``_error_mapping``, into the most
+specific class below. Every message quotes OpenRouter, names the provider when one is known and
+says what to change.
+
+    OpenRouterError
+    ├── BadRequestError                  400
+    │   └── ProviderError                400 "Provider returned error" (an upstream provider failed)
+    ├── AuthenticationError              401
+    ├── InsufficientCreditsError         402
+    ├── PermissionDeniedError            403
+    │   └── ModerationError              403 with moderation reasons
+    ├── NotFoundError                    404
+    │   ├── NoEndpointsError             404 "No endpoints found ..."
+    │   └── ModelNotFoundError           unknown model id (catalog check, before any chat request)
+    ├── RequestTimeoutError              408
+    ├── PayloadTooLargeError             413
+    ├── UnprocessableEntityError         422
+    ├── RateLimitError                   429
+    ├── ServerError                      500 and any other 5xx
+    │   ├── BadGatewayError              502
+    │   ├── ServiceUnavailableError      503
+    │   ├── EdgeTimeoutError             524
+    │   └── ProviderOverloadedError      529
+    ├── APIConnectionError               no HTTP answer (connection refused, reset, DNS)
+    │   └── APITimeoutError              the ``timeout`` elapsed
+    ├── ResponseParseError               a body that is not the JSON/SSE OpenRouter promises
+    └── StructuredOutputUnsupportedError the model offers no structured-output strategy
+
+``ModelNotFoundError`` and ``StructuredOutputUnsupportedError`` are also ``ValueError`` s: they are
+raised for a configuration the caller can fix before any request is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadGatewayError",
+    "BadRequestError",
+    "EdgeTimeoutError",
+    "InsufficientCreditsError",
+    "ModelNotFoundError",
+    "ModerationError",
+    "NoEndpointsError",
+    "NotFoundError",
+    "OpenRouterError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "ProviderError",
+    "ProviderOverloadedError",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "ResponseParseError",
+    "ServerError",
+    "ServiceUnavailableError",
+    "StructuredOutputUnsupportedError",
+    "UnprocessableEntityError",
+]
+
+
+class OpenRouterError(Exception):
+    """Base class of every error this package raises about an OpenRouter exchange.
+
+    Attributes:
+        status_code: the HTTP status (or the ``error.code`` of an error inside a 200), else None.
+        code: OpenRouter's ``error.code`` as sent (int or str), else None.
+        provider_name: the upstream provider OpenRouter names, else None.
+        raw: the upstream body text when OpenRouter passes one on (``metadata.raw``), else the
+            response body text.
+        retry_after: seconds to wait before retrying, when the answer says so.
+        generation_id: the ``gen-...`` id when known.
+        metadata: ``error.metadata`` as sent.
+        headers: the response headers (lower-cased names), when there was a response.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: int | str | None = None,
+        provider_name: str | None = None,
+        raw: str | None = None,
+        retry_after: float | None = None,
+        generation_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.code = code
+        self.provider_name = provider_name
+        self.raw = raw
+        self.retry_after = retry_after
+        self.generation_id = generation_id
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self.headers: dict[str, str] = dict(headers or {})
+        self.body = body
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # keep keyword attributes across pickling (multiprocessing, LangGraph checkpoints)
+        return (_rebuild, (type(self), self.message, self._state()))
+
+    def _state(self) -> dict[str, Any]:
+        return {
+            "status_code": self.status_code,
+            "code": self.code,
+            "provider_name": self.provider_name,
+            "raw": self.raw,
+            "retry_after": self.retry_after,
+            "generation_id": self.generation_id,
+            "metadata": self.metadata,
+            "headers": self.headers,
+            "body": self.body,
+        }
+
+
+def _rebuild(cls: type[OpenRouterError], message: str, state: dict[str, Any]) -> OpenRouterError:
+    err = cls.__new__(cls)
+    OpenRouterError.__init__(err, message, **state)
+    return err
+
+
+class BadRequestError(OpenRouterError):
+    """400: OpenRouter or the provider rejected the request as malformed."""
+
+
+class ProviderError(BadRequestError):
+    """An upstream provider failed ("Provider returned error"); ``provider_name`` says which."""
+
+
+class AuthenticationError(OpenRouterError):
+    """401: the API key is missing, invalid, expired or disabled."""
+
+
+class InsufficientCreditsError(OpenRouterError):
+    """402: the account or key has too few credits for this request."""
+
+
+class PermissionDeniedError(OpenRouterError):
+    """403: the request is not allowed (guardrail, region, key restriction)."""
+
+
+class ModerationError(PermissionDeniedError):
+    """403: the input was flagged by moderation; ``reasons`` and ``flagged_input`` say why."""
+
+    @property
+    def reasons(self) -> list[str]:
+        return [str(r) for r in self.metadata.get("reasons") or []]
+
+    @property
+    def flagged_input(self) -> str | None:
+        value = self.metadata.get("flagged_input")
+        return None if value is None else str(value)
+
+
+class NotFoundError(OpenRouterError):
+    """404: no such model, endpoint or resource."""
+
+
+class NoEndpointsError(NotFoundError):
+    """404 "No endpoints found ...": no provider allowed by the routing can serve the request."""
+
+
+class ModelNotFoundError(NotFoundError, ValueError):
+    """The model id is not in OpenRouter's catalog; ``suggestions`` lists close ids."""
+
+    def __init__(self, message: str, *, suggestions: list[str] | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.suggestions = list(suggestions or [])
+
+
+class RequestTimeoutError(OpenRouterError):
+    """408: OpenRouter timed out waiting for the request."""
+
+
+class PayloadTooLargeError(OpenRouterError):
+    """413: the request body is too large."""
+
+
+class UnprocessableEntityError(OpenRouterError):
+    """422: the request is well-formed JSON but has invalid parameters."""
+
+
+class RateLimitError(OpenRouterError):
+    """429: rate-limited by OpenRouter or by the upstream provider."""
+
+
+class ServerError(OpenRouterError):
+    """5xx: OpenRouter or the provider failed."""
+
+
+class BadGatewayError(ServerError):
+    """502: the provider is down or returned an invalid response."""
+
+
+class ServiceUnavailableError(ServerError):
+    """503: no available provider meets the routing requirements."""
+
+
+class EdgeTimeoutError(ServerError):
+    """524: the request timed out at OpenRouter's edge."""
+
+
+class ProviderOverloadedError(ServerError):
+    """529: the provider is overloaded."""
+
+
+class APIConnectionError(OpenRouterError):
+    """No HTTP answer: the connection failed or was dropped."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The configured ``timeout`` elapsed before OpenRouter answered."""
+
+
+class ResponseParseError(OpenRouterError):
+    """OpenRouter answered with a body that is not valid JSON / SSE."""
+
+
+class StructuredOutputUnsupportedError(OpenRouterError, ValueError):
+    """The model lists neither ``structured_outputs`` nor ``tools`` + ``tool_choice``."""
+
+
+#: HTTP status -> the class for it; other statuses fall back by range (see ``_error_mapping``).
+STATUS_CLASSES: dict[int, type[OpenRouterError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: InsufficientCreditsError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    408: RequestTimeoutError,
+    413: PayloadTooLargeError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+    500: ServerError,
+    502: BadGatewayError,
+    503: ServiceUnavailableError,
+    524: EdgeTimeoutError,
+    529: ProviderOverloadedError,
+}
