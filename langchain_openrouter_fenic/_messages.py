@@ -1,0 +1,179 @@
+"""LangChain messages -> OpenRouter chat-completions messages (pure functions)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    ChatMessage,
+    FunctionMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+
+__all__ = ["to_openrouter_message", "to_openrouter_messages"]
+
+# LangChain v1 standard data blocks and their OpenRouter (OpenAI chat) form
+_AUDIO_FORMATS = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/mpeg": "mp3", "audio/mp3": "mp3"}
+_PASSTHROUGH_PART_TYPES = {"text", "image_url", "input_audio", "file", "video_url"}
+
+
+def to_openrouter_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
+    return [to_openrouter_message(m) for m in messages]
+
+
+def to_openrouter_message(message: BaseMessage) -> dict[str, Any]:
+    """One LangChain message as an OpenRouter message dict."""
+    if isinstance(message, SystemMessage):
+        role = message.additional_kwargs.get("__openai_role__", "system")
+        out: dict[str, Any] = {"role": role, "content": _content(message.content)}
+    elif isinstance(message, HumanMessage):
+        out = {"role": "user", "content": _content(message.content)}
+    elif isinstance(message, AIMessage):
+        out = _assistant(message)
+    elif isinstance(message, ToolMessage):
+        out = {
+            "role": "tool",
+            "tool_call_id": message.tool_call_id,
+            "content": _tool_content(message.content),
+        }
+    elif isinstance(message, ChatMessage):
+        out = {"role": message.role, "content": _content(message.content)}
+    elif isinstance(message, FunctionMessage):
+        raise ValueError(
+            "FunctionMessage is the legacy OpenAI function-calling format, which OpenRouter does "
+            "not accept; send a ToolMessage(content=..., tool_call_id=...) instead."
+        )
+    else:
+        raise ValueError(
+            f"Cannot send a {type(message).__name__} to OpenRouter: use SystemMessage, "
+            "HumanMessage, AIMessage, ToolMessage or ChatMessage."
+        )
+    if message.name and out["role"] in ("user", "assistant", "system", "developer"):
+        out["name"] = message.name
+    return out
+
+
+def _assistant(message: AIMessage) -> dict[str, Any]:
+    tool_calls = [
+        {
+            "id": call["id"],
+            "type": "function",
+            "function": {"name": call["name"], "arguments": json.dumps(call["args"])},
+        }
+        for call in message.tool_calls
+    ]
+    tool_calls += [
+        {
+            "id": call.get("id"),
+            "type": "function",
+            "function": {"name": call.get("name"), "arguments": call.get("args") or ""},
+        }
+        for call in message.invalid_tool_calls
+    ]
+    content = _content(_without_reasoning_blocks(message.content))
+    out: dict[str, Any] = {"role": "assistant", "content": content}
+    if tool_calls:
+        out["tool_calls"] = tool_calls
+        if not content:
+            out["content"] = None
+    kwargs = message.additional_kwargs
+    # reasoning must go back unmodified, so that providers can verify signatures across turns
+    if kwargs.get("reasoning_details"):
+        out["reasoning_details"] = kwargs["reasoning_details"]
+    elif isinstance(kwargs.get("reasoning_content"), str):
+        out["reasoning"] = kwargs["reasoning_content"]
+    if kwargs.get("refusal"):
+        out["refusal"] = kwargs["refusal"]
+    return out
+
+
+def _without_reasoning_blocks(content: str | list[Any]) -> str | list[Any]:
+    if isinstance(content, str):
+        return content
+    return [b for b in content if not (isinstance(b, Mapping) and b.get("type") == "reasoning")]
+
+
+def _tool_content(content: str | list[Any]) -> str | list[dict[str, Any]]:
+    if isinstance(content, str):
+        return content
+    parts = _content(content)
+    if isinstance(parts, list) and all(p.get("type") == "text" for p in parts):
+        return "".join(p["text"] for p in parts)
+    return parts
+
+
+def _content(content: str | list[Any]) -> str | list[dict[str, Any]]:
+    if isinstance(content, str):
+        return content
+    return [_part(p) for p in content if not _is_empty_text(p)]
+
+
+def _is_empty_text(part: Any) -> bool:
+    return isinstance(part, Mapping) and part.get("type") == "text" and not part.get("text")
+
+
+def _part(part: Any) -> dict[str, Any]:
+    if isinstance(part, str):
+        return {"type": "text", "text": part}
+    if not isinstance(part, Mapping):
+        raise ValueError(f"Unsupported message content part {part!r}: use a str or a dict.")
+    kind = part.get("type")
+    if kind == "text":
+        out = {"type": "text", "text": part.get("text", "")}
+        if "cache_control" in part:  # Anthropic / Gemini prompt caching through OpenRouter
+            out["cache_control"] = part["cache_control"]
+        return out
+    if kind in ("image", "file", "audio", "video") and _is_standard_block(part):
+        return _standard_block(part)
+    if kind in _PASSTHROUGH_PART_TYPES:
+        return dict(part)
+    if kind == "image_url" or "image_url" in part:
+        return {"type": "image_url", "image_url": part["image_url"]}
+    raise ValueError(
+        f"Unsupported content part type {kind!r}. OpenRouter accepts text, image_url, file, "
+        "input_audio and video_url parts, and LangChain's standard image/file/audio blocks."
+    )
+
+
+def _is_standard_block(part: Mapping[str, Any]) -> bool:
+    return any(k in part for k in ("url", "base64", "file_id", "source_type", "data"))
+
+
+def _standard_block(part: Mapping[str, Any]) -> dict[str, Any]:
+    kind = part["type"]
+    data = part.get("base64") if "base64" in part else part.get("data")
+    mime = part.get("mime_type")
+    if kind == "image":
+        if part.get("url"):
+            return {"type": "image_url", "image_url": {"url": part["url"]}}
+        _require(mime, "mime_type", kind)
+        return {"type": "image_url", "image_url": {"url": f"data:{mime};base64,{data}"}}
+    if kind == "audio":
+        _require(mime, "mime_type", kind)
+        fmt = _AUDIO_FORMATS.get(str(mime), str(mime).rsplit("/", 1)[-1])
+        return {"type": "input_audio", "input_audio": {"data": data, "format": fmt}}
+    if kind == "video":
+        url = part.get("url") or f"data:{mime};base64,{data}"
+        return {"type": "video_url", "video_url": {"url": url}}
+    # file (PDF and other documents): OpenRouter takes a data URL or a public URL as file_data
+    if part.get("file_id"):
+        return {"type": "file", "file": {"file_id": part["file_id"]}}
+    filename = part.get("filename") or (part.get("extras") or {}).get("filename") or "document.pdf"
+    if part.get("url"):
+        return {"type": "file", "file": {"filename": filename, "file_data": part["url"]}}
+    _require(mime, "mime_type", kind)
+    return {
+        "type": "file",
+        "file": {"filename": filename, "file_data": f"data:{mime};base64,{data}"},
+    }
+
+
+def _require(value: Any, name: str, kind: str) -> None:
+    if not value:
+        raise ValueError(f"A base64 {kind} content block needs {name!r} (e.g. 'image/png').")

@@ -1,0 +1,273 @@
+"""The only module that talks to the ``openai`` SDK.
+
+The SDK is the transport (connection pooling, timeouts, TLS); everything above it sees plain
+decoded JSON and SSE events. Its own retries are off: retries are ours (``_retry``), so that they
+honour OpenRouter's rate-limit signals and feed the rate limiter. The SDK is imported on first
+use, never at package import.
+
+Bodies are read raw and decoded here: OpenRouter sends fields the SDK's response models do not
+know (``provider``, ``native_finish_reason``, ``usage.cost``), JSON bodies padded with blank
+lines, and SSE comment lines; and the SDK's per-chunk models cost more than the parsing itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import weakref
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from . import _error_mapping
+
+if TYPE_CHECKING:
+    import openai
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "HttpResult",
+    "OpenRouterTransport",
+    "StreamResult",
+    "aget_json",
+    "get_json",
+]
+
+DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
+_DEFAULT_CATALOG_TIMEOUT = 30.0
+
+
+@dataclass
+class HttpResult:
+    """A decoded JSON answer and its headers (lower-cased names)."""
+
+    status: int
+    headers: dict[str, str]
+    data: Any
+
+
+@dataclass
+class StreamResult:
+    """An open SSE answer: its headers and an iterator over decoded events."""
+
+    status: int
+    headers: dict[str, str]
+    events: Any = field(repr=False)
+
+
+class OpenRouterTransport:
+    """The SDK clients of one (base_url, key, headers, timeout) configuration.
+
+    The sync and async clients are each created once, on first use, and reused for every request.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str | None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._headers = dict(headers or {})
+        self._timeout = timeout
+        self._sync: openai.OpenAI | None = None
+        # an async client's pooled connections belong to the event loop that opened them
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"OpenRouterTransport(base_url={self.base_url!r})"
+
+    # -- clients ---------------------------------------------------------------------------
+    def _client_kwargs(self) -> dict[str, Any]:
+        return {
+            # the SDK insists on a key; an empty one makes OpenRouter answer 401, which we translate
+            "api_key": self._api_key or "missing-openrouter-api-key",
+            "base_url": self.base_url,
+            "default_headers": self._headers,
+            "timeout": self._timeout,
+            "max_retries": 0,
+        }
+
+    def sync_client(self) -> openai.OpenAI:
+        if self._sync is None:
+            with self._lock:
+                if self._sync is None:
+                    import openai
+
+                    self._sync = openai.OpenAI(**self._client_kwargs())
+        return self._sync
+
+    def async_client(self) -> openai.AsyncOpenAI:
+        loop = asyncio.get_running_loop()
+        client = self._async.get(loop)
+        if client is None:
+            with self._lock:
+                client = self._async.get(loop)
+                if client is None:
+                    import openai
+
+                    client = openai.AsyncOpenAI(**self._client_kwargs())
+                    self._async[loop] = client
+        return client
+
+    # -- JSON ------------------------------------------------------------------------------
+    def get_json(self, path: str) -> HttpResult:
+        with _error_mapping.translating():
+            response = self.sync_client().get(path, cast_to=_response_type())
+            return _decode_json(response)
+
+    async def aget_json(self, path: str) -> HttpResult:
+        async with _error_mapping.atranslating():
+            response = await self.async_client().get(path, cast_to=_response_type())
+            return _decode_json(response)
+
+    def post_json(self, path: str, body: Mapping[str, Any]) -> HttpResult:
+        with _error_mapping.translating():
+            response = self.sync_client().post(path, body=body, cast_to=_response_type())
+            return _decode_json(response)
+
+    async def apost_json(self, path: str, body: Mapping[str, Any]) -> HttpResult:
+        async with _error_mapping.atranslating():
+            response = await self.async_client().post(path, body=body, cast_to=_response_type())
+            return _decode_json(response)
+
+    # -- SSE -------------------------------------------------------------------------------
+    @contextmanager
+    def stream(self, path: str, body: Mapping[str, Any]) -> Iterator[StreamResult]:
+        """Open an SSE answer; the connection is closed when the block exits."""
+        with _error_mapping.translating():
+            response = self.sync_client().post(
+                path, body=body, cast_to=_response_type(), stream=True
+            )
+        try:
+            headers = _headers_of(response)
+            yield StreamResult(response.status_code, headers, _sse_events(response, headers))
+        finally:
+            response.close()
+
+    @asynccontextmanager
+    async def astream(self, path: str, body: Mapping[str, Any]) -> AsyncIterator[StreamResult]:
+        async with _error_mapping.atranslating():
+            response = await self.async_client().post(
+                path, body=body, cast_to=_response_type(), stream=True
+            )
+        try:
+            headers = _headers_of(response)
+            yield StreamResult(response.status_code, headers, _asse_events(response, headers))
+        finally:
+            await response.aclose()
+
+    def close(self) -> None:
+        if self._sync is not None:
+            self._sync.close()
+
+
+def _response_type() -> Any:
+    import httpx2
+
+    return httpx2.Response
+
+
+def _headers_of(response: Any) -> dict[str, str]:
+    return {k.lower(): v for k, v in response.headers.items()}
+
+
+def _decode_json(response: Any) -> HttpResult:
+    headers = _headers_of(response)
+    text = response.text
+    try:
+        data = json.loads(text)  # leading blank padding (slow models) is legal JSON whitespace
+    except json.JSONDecodeError as exc:
+        raise _error_mapping.malformed_body(text, response.status_code, headers) from exc
+    return HttpResult(response.status_code, headers, data)
+
+
+def _decode_event(payload: str, headers: Mapping[str, str]) -> Any:
+    try:
+        return json.loads(payload)
+    except json.JSONDecodeError as exc:
+        raise _error_mapping.malformed_body(payload, 200, headers) from exc
+
+
+def _sse_events(response: Any, headers: Mapping[str, str]) -> Iterator[Any]:
+    """Decode SSE ``data:`` events; comment lines (``: OPENROUTER PROCESSING``) are skipped."""
+    data: list[str] = []
+    with _error_mapping.translating():
+        for line in response.iter_lines():
+            if line.startswith("data:"):
+                data.append(line[5:].lstrip())
+            elif not line and data:
+                payload = "\n".join(data)
+                data.clear()
+                if payload.strip() == "[DONE]":
+                    return
+                yield _decode_event(payload, headers)
+    if data and "\n".join(data).strip() != "[DONE]":
+        yield _decode_event("\n".join(data), headers)
+
+
+async def _asse_events(response: Any, headers: Mapping[str, str]) -> AsyncIterator[Any]:
+    data: list[str] = []
+    async with _error_mapping.atranslating():
+        async for line in response.aiter_lines():
+            if line.startswith("data:"):
+                data.append(line[5:].lstrip())
+            elif not line and data:
+                payload = "\n".join(data)
+                data.clear()
+                if payload.strip() == "[DONE]":
+                    return
+                yield _decode_event(payload, headers)
+    if data and "\n".join(data).strip() != "[DONE]":
+        yield _decode_event("\n".join(data), headers)
+
+
+# -- plain GETs for the catalog ------------------------------------------------------------
+_shared: dict[tuple[str, str | None, tuple[tuple[str, str], ...], float | None], Any] = {}
+_shared_lock = threading.Lock()
+
+
+def _transport_for(
+    base_url: str, api_key: str | None, headers: Mapping[str, str] | None, timeout: float | None
+) -> OpenRouterTransport:
+    key = (base_url.rstrip("/"), api_key, tuple(sorted((headers or {}).items())), timeout)
+    with _shared_lock:
+        transport = _shared.get(key)
+        if transport is None:
+            transport = OpenRouterTransport(
+                base_url=base_url, api_key=api_key, headers=headers, timeout=timeout
+            )
+            _shared[key] = transport
+    return transport  # type: ignore[no-any-return]
+
+
+def get_json(
+    base_url: str,
+    path: str,
+    *,
+    api_key: str | None,
+    timeout: float | None = _DEFAULT_CATALOG_TIMEOUT,
+    headers: Mapping[str, str] | None = None,
+) -> Any:
+    """GET ``{base_url}{path}`` and return the decoded JSON; errors are ``OpenRouterError`` s."""
+    return _transport_for(base_url, api_key, headers, timeout).get_json(path).data
+
+
+async def aget_json(
+    base_url: str,
+    path: str,
+    *,
+    api_key: str | None,
+    timeout: float | None = _DEFAULT_CATALOG_TIMEOUT,
+    headers: Mapping[str, str] | None = None,
+) -> Any:
+    """Async ``get_json``."""
+    return (await _transport_for(base_url, api_key, headers, timeout).aget_json(path)).data
