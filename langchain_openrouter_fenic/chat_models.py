@@ -1,0 +1,539 @@
+"""``ChatOpenRouter``: the LangChain chat model. Glue only — the work is done in the modules
+it delegates to (``_messages``, ``_response``, ``_transport``, ``_retry``, ``catalog``,
+``routing``, ``structured_output``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import AsyncExitStack, ExitStack
+from typing import TYPE_CHECKING, Any, Literal
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput, LangSmithParams
+from langchain_core.language_models.model_profile import ModelProfile
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from langchain_core.utils import from_env, secret_from_env
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from typing_extensions import Self
+
+from . import _messages, _response, _retry
+from ._transport import DEFAULT_BASE_URL, OpenRouterTransport
+from .routing import Profile, ProviderPreferences, ReasoningEffort, StructuredOutputStrategy
+
+if TYPE_CHECKING:
+    from .catalog import ModelCatalog, ModelInfo
+
+__all__ = ["ChatOpenRouter"]
+
+logger = logging.getLogger(__name__)
+
+_CHAT_PATH = "/chat/completions"
+# sampling fields sent only when set, and only when the model lists them (catalog)
+_SAMPLING_FIELDS = (
+    "temperature", "max_tokens", "top_p", "top_k", "frequency_penalty", "presence_penalty",
+    "repetition_penalty", "min_p", "top_a", "seed", "logit_bias", "logprobs", "top_logprobs",
+)
+# request keys that callers bind (bind_tools, with_structured_output, .bind) and that are sent as is
+_ROUTING_FIELDS = ("models", "reasoning_effort", "reasoning_max_tokens", "provider",
+                   "structured_output_strategy")
+
+
+class ChatOpenRouter(BaseChatModel):
+    """OpenRouter chat model: one API key, hundreds of models, typed routing.
+
+    Example:
+        .. code-block:: python
+
+            from langchain_openrouter_fenic import ChatOpenRouter, ProviderPreferences
+
+            llm = ChatOpenRouter(
+                model="anthropic/claude-sonnet-4",
+                provider=ProviderPreferences(sort="price", exclude=["Google"]),
+            )
+            llm.invoke("Hello").response_metadata["provider"]
+
+    See ``docs/`` for routing profiles, structured output and rate limiting.
+    """
+
+    model: str = Field(default="openai/gpt-4o", alias="model_name", min_length=1)
+    """OpenRouter model id, e.g. ``"anthropic/claude-sonnet-4"`` (https://openrouter.ai/models)."""
+    api_key: SecretStr | None = Field(
+        default_factory=secret_from_env("OPENROUTER_API_KEY", default=None)
+    )
+    """API key; default: env ``OPENROUTER_API_KEY``. Never shown in repr, logs or dumps."""
+    base_url: str = Field(
+        default_factory=from_env("OPENROUTER_API_BASE", default=DEFAULT_BASE_URL)
+    )
+    """API base; default: env ``OPENROUTER_API_BASE``, else ``https://openrouter.ai/api/v1``."""
+    app_url: str | None = Field(default_factory=from_env("OPENROUTER_APP_URL", default=None))
+    """Sent as ``HTTP-Referer`` for app attribution (env ``OPENROUTER_APP_URL``)."""
+    app_title: str | None = Field(default_factory=from_env("OPENROUTER_APP_TITLE", default=None))
+    """Sent as ``X-Title`` / ``X-OpenRouter-Title`` (env ``OPENROUTER_APP_TITLE``)."""
+    timeout: float | None = Field(default=None, gt=0)
+    """Request timeout in SECONDS (``timeout=60`` is one minute). None: the SDK default."""
+    max_retries: int = Field(default=2, ge=0)
+    """Retries after the first attempt (0: exactly one request)."""
+    max_rate_limit_wait: float = Field(default=60.0, ge=0)
+    """A 429 whose reset is further away than this (seconds) is raised at once."""
+
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_tokens: int | None = Field(default=None, gt=0)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    top_k: int | None = Field(default=None, ge=0)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    repetition_penalty: float | None = Field(default=None, gt=0, le=2)
+    min_p: float | None = Field(default=None, ge=0, le=1)
+    top_a: float | None = Field(default=None, ge=0, le=1)
+    seed: int | None = None
+    stop: list[str] | str | None = Field(default=None, alias="stop_sequences")
+    logit_bias: dict[str, float] | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
+
+    streaming: bool = False
+    """``invoke`` streams under the hood (callbacks get tokens)."""
+    stream_usage: bool = True
+    """Attach ``usage_metadata`` to the last chunk of a stream."""
+
+    models: list[str] | None = None
+    """Fallback model ids, tried in order by OpenRouter (the default profile)."""
+    reasoning_effort: ReasoningEffort | None = None
+    reasoning_max_tokens: int | None = Field(default=None, gt=0)
+    provider: ProviderPreferences | None = None
+    """Provider routing of the default profile (a ``ProviderPreferences`` or a dict)."""
+    structured_output_strategy: StructuredOutputStrategy | None = None
+    profiles: dict[str, Profile] | None = None
+    """Named routing profiles; choose one with ``default_profile`` or ``with_profile(name)``."""
+    default_profile: str | None = None
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Anything else, sent in the request body as is (e.g. ``plugins``, ``user``)."""
+
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+
+    _transport: OpenRouterTransport = PrivateAttr()
+    _flat_profile: Profile = PrivateAttr()
+    _info: ModelInfo | None = PrivateAttr(default=None)
+
+    # -- validation ------------------------------------------------------------------------
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_extra_kwargs(cls, values: Any) -> Any:
+        if isinstance(values, dict):
+            from ._params import collect_model_kwargs
+
+            return collect_model_kwargs(cls, values)
+        return values
+
+    @model_validator(mode="after")
+    def _setup(self) -> Self:
+        from ._params import check_model_kwargs
+
+        if self.api_key is None or not self.api_key.get_secret_value().strip():
+            raise ValueError(
+                "api_key: no OpenRouter API key. Set the OPENROUTER_API_KEY environment variable "
+                "or pass ChatOpenRouter(api_key=...); keys are at https://openrouter.ai/settings/keys."
+            )
+        check_model_kwargs(self.model_kwargs, type(self).model_fields)
+        if self.reasoning_effort is not None and self.reasoning_max_tokens is not None:
+            raise ValueError(
+                "reasoning_effort and reasoning_max_tokens are mutually exclusive: set one of them."
+            )
+        self._flat_profile = Profile(
+            models=self.models,
+            reasoning_effort=self.reasoning_effort,
+            reasoning_max_tokens=self.reasoning_max_tokens,
+            provider=self.provider,
+            structured_output_strategy=self.structured_output_strategy,
+        )
+        if self.default_profile is not None and self.default_profile not in (self.profiles or {}):
+            known = ", ".join(sorted(self.profiles or {})) or "none defined"
+            raise ValueError(
+                f"default_profile={self.default_profile!r} is not a key of profiles ({known})."
+            )
+        self._transport = OpenRouterTransport(
+            base_url=self.base_url,
+            api_key=self.api_key.get_secret_value(),
+            headers=self._attribution_headers(),
+            timeout=self.timeout,
+        )
+        if self.rate_limiter is None:
+            # one limiter per key, shared by every instance: they share OpenRouter's limits
+            from .rate_limiter import shared_rate_limiter
+
+            self.rate_limiter = shared_rate_limiter(self.api_key.get_secret_value(), self.base_url)
+        return self
+
+    def _attribution_headers(self) -> dict[str, str]:
+        headers = {}
+        if self.app_url:
+            headers["HTTP-Referer"] = self.app_url
+        if self.app_title:
+            headers["X-Title"] = self.app_title
+            headers["X-OpenRouter-Title"] = self.app_title
+        return headers
+
+    # -- LangChain plumbing ----------------------------------------------------------------
+    @property
+    def _llm_type(self) -> str:
+        return "openrouter-chat"
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        return {"api_key": "OPENROUTER_API_KEY"}
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return ["langchain_openrouter_fenic", "chat_models"]
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model": self.model, "base_url": self.base_url, **self._sampling_params(),
+                "profile": self.default_profile}
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(ls_provider="openrouter", ls_model_name=self.model,
+                                 ls_model_type="chat")
+        if self.temperature is not None:
+            params["ls_temperature"] = self.temperature
+        if self.max_tokens is not None:
+            params["ls_max_tokens"] = self.max_tokens
+        if stop or self.stop:
+            params["ls_stop"] = stop or _as_list(self.stop)
+        return params
+
+    # -- catalog -----------------------------------------------------------------------------
+    @property
+    def catalog(self) -> ModelCatalog:
+        """The shared live catalog of this (base_url, key)."""
+        from .catalog import ModelCatalog
+
+        key = self.api_key.get_secret_value() if self.api_key else None
+        return ModelCatalog.shared(self.base_url, key, headers=self._attribution_headers())
+
+    def model_info(self) -> ModelInfo:
+        """This model's catalog record (loads the catalog on first use)."""
+        if self._info is None:
+            self._remember(self.catalog.get(self.model))
+        assert self._info is not None
+        return self._info
+
+    async def amodel_info(self) -> ModelInfo:
+        if self._info is None:
+            self._remember(await self.catalog.aget(self.model))
+        assert self._info is not None
+        return self._info
+
+    def _remember(self, info: ModelInfo) -> None:
+        from .routing import validate_profile
+
+        validate_profile(self.active_profile, info, self.catalog)
+        self._info = info
+        if self.profile is None:
+            self.profile = _profile_of(info)
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        # construction must not fail or hang on the network: use a catalog already in memory or on disk
+        try:
+            info = self.catalog.cached(self.model)
+        except Exception:  # noqa: BLE001 - a profile is optional at construction
+            return None
+        return _profile_of(info) if info is not None else None
+
+    @property
+    def active_profile(self) -> Profile:
+        """The routing profile in force: ``default_profile`` if set, else the flat kwargs."""
+        if self.default_profile is not None and self.profiles:
+            return self.profiles[self.default_profile]
+        return self._flat_profile
+
+    def with_profile(self, name: str) -> ChatOpenRouter:
+        """A copy of this model that uses the named profile."""
+        if name not in (self.profiles or {}):
+            known = ", ".join(sorted(self.profiles or {})) or "none defined"
+            raise ValueError(f"Unknown profile {name!r}: the profiles are {known}.")
+        clone = self.model_copy(update={"default_profile": name})
+        clone._info = None  # the new profile is validated against the catalog on first use
+        return clone
+
+    # -- request -------------------------------------------------------------------------------
+    def _sampling_params(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _SAMPLING_FIELDS if getattr(self, name) is not None}
+
+    def _request_body(self, messages: Sequence[BaseMessage], stop: list[str] | None,
+                      stream: bool, info: ModelInfo | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+        from ._request import build_body
+
+        return build_body(
+            model=self.model,
+            messages=_messages.to_openrouter_messages(messages),
+            sampling={**self._sampling_params(), **_stop_param(stop or _as_list(self.stop))},
+            profile=self.active_profile,
+            info=info,
+            model_kwargs=self.model_kwargs,
+            call_kwargs=kwargs,
+            stream=stream,
+        )
+
+    def _info_or_none(self) -> ModelInfo | None:
+        try:
+            return self.model_info()
+        except Exception as exc:  # noqa: BLE001
+            return _catalog_unavailable(exc)
+
+    async def _ainfo_or_none(self) -> ModelInfo | None:
+        try:
+            return await self.amodel_info()
+        except Exception as exc:  # noqa: BLE001
+            return _catalog_unavailable(exc)
+
+    def _retry_options(self) -> dict[str, Any]:
+        return {"max_retries": self.max_retries, "rate_limiter": self.rate_limiter,
+                "max_rate_limit_wait": self.max_rate_limit_wait, "first_attempt_acquired": True}
+
+    # -- generation ----------------------------------------------------------------------------
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        if self.streaming:
+            from langchain_core.language_models.chat_models import generate_from_stream
+
+            return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+        info = self._info_or_none()
+        body = self._request_body(messages, stop, False, info, kwargs)
+
+        def attempt() -> ChatResult:
+            answer = self._transport.post_json(_CHAT_PATH, body)
+            return _response.result_from_completion(answer.data, answer.headers)
+
+        result = _retry.call_with_retries(attempt, **self._retry_options())
+        return _with_estimated_cost(result, info)
+
+    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                         run_manager: AsyncCallbackManagerForLLMRun | None = None,
+                         **kwargs: Any) -> ChatResult:
+        if self.streaming:
+            from langchain_core.language_models.chat_models import agenerate_from_stream
+
+            return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
+        info = await self._ainfo_or_none()
+        body = self._request_body(messages, stop, False, info, kwargs)
+
+        async def attempt() -> ChatResult:
+            answer = await self._transport.apost_json(_CHAT_PATH, body)
+            return _response.result_from_completion(answer.data, answer.headers)
+
+        result = await _retry.acall_with_retries(attempt, **self._retry_options())
+        return _with_estimated_cost(result, info)
+
+    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                run_manager: CallbackManagerForLLMRun | None = None,
+                **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        info = self._info_or_none()
+        body = self._request_body(messages, stop, True, info, kwargs)
+        with ExitStack() as stack:
+
+            def attempt() -> tuple[_response.StreamAssembler, Any, list[ChatGenerationChunk]]:
+                # retried as a whole until the first chunk exists; after that, never
+                with ExitStack() as attempt_stack:
+                    opened = attempt_stack.enter_context(self._transport.stream(_CHAT_PATH, body))
+                    assembler = _response.StreamAssembler(include_usage=self.stream_usage,
+                                                          headers=opened.headers)
+                    first = _first_chunks(assembler, opened.events)
+                    stack.push(attempt_stack.pop_all())
+                    return assembler, opened.events, first
+
+            assembler, events, first = _retry.call_with_retries(
+                attempt, report_success=False, **self._retry_options()
+            )
+            for chunk in _chain(first, (c for c in map(assembler.feed, events) if c is not None)):
+                if run_manager:
+                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+            final = _with_estimated_cost_chunk(assembler.finish(), info)
+            _retry.report_success(self.rate_limiter)
+            yield final
+
+    async def _astream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                       run_manager: AsyncCallbackManagerForLLMRun | None = None,
+                       **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+        info = await self._ainfo_or_none()
+        body = self._request_body(messages, stop, True, info, kwargs)
+        async with AsyncExitStack() as stack:
+
+            async def attempt() -> tuple[_response.StreamAssembler, Any, list[ChatGenerationChunk]]:
+                async with AsyncExitStack() as attempt_stack:
+                    opened = await attempt_stack.enter_async_context(
+                        self._transport.astream(_CHAT_PATH, body)
+                    )
+                    assembler = _response.StreamAssembler(include_usage=self.stream_usage,
+                                                          headers=opened.headers)
+                    first = await _afirst_chunks(assembler, opened.events)
+                    stack.push_async_exit(attempt_stack.pop_all())
+                    return assembler, opened.events, first
+
+            assembler, events, first = await _retry.acall_with_retries(
+                attempt, report_success=False, **self._retry_options()
+            )
+            for chunk in first:
+                if run_manager:
+                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+            async for event in events:
+                maybe = assembler.feed(event)
+                if maybe is None:
+                    continue
+                if run_manager:
+                    await run_manager.on_llm_new_token(maybe.text, chunk=maybe)
+                yield maybe
+            final = _with_estimated_cost_chunk(assembler.finish(), info)
+            _retry.report_success(self.rate_limiter)
+            yield final
+
+    # -- tools and structured output --------------------------------------------------------------
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: dict[str, Any] | str | bool | None = None,
+        parallel_tool_calls: bool | None = None,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools (OpenAI function format on the wire).
+
+        ``tool_choice``: ``"auto"``, ``"none"``, ``"required"`` (alias ``"any"``/``True``), or a
+        tool name to force that tool. ``strict`` asks providers to follow the JSON schemas exactly.
+        """
+        formatted = [convert_to_openai_tool(t, strict=strict) for t in tools]
+        names = [t["function"]["name"] for t in formatted if t.get("type") == "function"]
+        if tool_choice is not None and tool_choice is not False:
+            kwargs["tool_choice"] = _tool_choice(tool_choice, names)
+        if parallel_tool_calls is not None:
+            kwargs["parallel_tool_calls"] = parallel_tool_calls
+        return super().bind(tools=formatted, **kwargs)
+
+    def with_structured_output(  # type: ignore[override]
+        self,
+        schema: dict[str, Any] | type,
+        *,
+        method: Literal["json_schema", "function_calling", "json_mode"] | None = None,
+        include_raw: bool = False,
+        strict: bool | None = None,
+        strict_capabilities: bool = True,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
+        """Structured output, with the strategy chosen from the live catalog (SPEC §4)."""
+        if kwargs:
+            raise ValueError(f"Unexpected arguments to with_structured_output: {sorted(kwargs)}")
+        from .structured_output import with_structured_output
+
+        return with_structured_output(self, schema, method=method, include_raw=include_raw,
+                                      strict=strict, strict_capabilities=strict_capabilities)
+
+
+def _profile_of(info: ModelInfo) -> ModelProfile:
+    from ._model_profile import model_profile_from_info
+
+    return model_profile_from_info(info)
+
+
+def _catalog_unavailable(exc: Exception) -> None:
+    from .errors import ModelNotFoundError, OpenRouterError
+
+    if isinstance(exc, (ModelNotFoundError, ValueError)):
+        raise exc
+    if isinstance(exc, OpenRouterError):
+        logger.warning("OpenRouter model catalog unavailable (%s); sending the request "
+                       "without catalog checks.", exc)
+        return None
+    raise exc
+
+
+def _first_chunks(assembler: _response.StreamAssembler, events: Iterator[Any]) -> list[ChatGenerationChunk]:
+    for event in events:
+        chunk = assembler.feed(event)
+        if chunk is not None:
+            return [chunk]
+    return []
+
+
+async def _afirst_chunks(assembler: _response.StreamAssembler,
+                         events: AsyncIterator[Any]) -> list[ChatGenerationChunk]:
+    async for event in events:
+        chunk = assembler.feed(event)
+        if chunk is not None:
+            return [chunk]
+    return []
+
+
+def _chain(first: list[ChatGenerationChunk], rest: Iterator[ChatGenerationChunk]) -> Iterator[ChatGenerationChunk]:
+    yield from first
+    yield from rest
+
+
+def _as_list(stop: list[str] | str | None) -> list[str] | None:
+    if stop is None:
+        return None
+    return [stop] if isinstance(stop, str) else list(stop)
+
+
+def _stop_param(stop: list[str] | None) -> dict[str, Any]:
+    return {"stop": stop} if stop else {}
+
+
+def _tool_choice(choice: dict[str, Any] | str | bool, names: list[str]) -> dict[str, Any] | str:
+    if choice is True or choice in ("any", "required"):
+        return "required"
+    if choice in ("auto", "none"):
+        return str(choice)
+    if isinstance(choice, str):
+        if choice not in names:
+            raise ValueError(
+                f"tool_choice={choice!r} names no bound tool; the tools are {names}. Use one of "
+                "them, or 'auto', 'none', 'required'."
+            )
+        return {"type": "function", "function": {"name": choice}}
+    if isinstance(choice, dict):
+        return choice
+    raise ValueError(f"tool_choice={choice!r}: use 'auto', 'none', 'required', or a tool name.")
+
+
+def _with_estimated_cost(result: ChatResult, info: ModelInfo | None) -> ChatResult:
+    for generation in result.generations:
+        _estimate_cost(generation.message, info)
+    return result
+
+
+def _with_estimated_cost_chunk(chunk: ChatGenerationChunk, info: ModelInfo | None) -> ChatGenerationChunk:
+    _estimate_cost(chunk.message, info)
+    return chunk
+
+
+def _estimate_cost(message: BaseMessage, info: ModelInfo | None) -> None:
+    """Fill ``response_metadata["cost"]`` from catalog prices when OpenRouter did not send it."""
+    if not isinstance(message, (AIMessage, AIMessageChunk)) or info is None:
+        return
+    meta = message.response_metadata
+    usage = meta.get("token_usage")
+    if meta.get("cost") is not None or not isinstance(usage, Mapping):
+        return
+    from .catalog import estimate_cost
+
+    details = usage.get("prompt_tokens_details") or {}
+    cost = estimate_cost(info, prompt_tokens=int(usage.get("prompt_tokens") or 0),
+                         completion_tokens=int(usage.get("completion_tokens") or 0),
+                         cached_tokens=int(details.get("cached_tokens") or 0),
+                         cache_write_tokens=int(details.get("cache_write_tokens") or 0))
+    if cost is not None:
+        meta["cost"] = cost
+        meta["cost_estimated"] = True
+
