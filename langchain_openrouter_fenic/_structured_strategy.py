@@ -1,0 +1,369 @@
+"""Which structured-output strategy a model gets: pure functions over catalog records (SPEC §4).
+
+The model-level rule reads the catalog's ``supported_parameters`` — the UNION over a model's
+providers:
+
+==============================================  ====================  ======================
+model lists                                     preference            method
+==============================================  ====================  ======================
+``structured_outputs``                          auto / response fmt   ``json_schema``
+``structured_outputs`` + ``tools/tool_choice``  ``prefer_tools``      ``function_calling``
+``tools`` + ``tool_choice`` only                any                   ``function_calling``
+neither                                         any                   error, nothing sent
+==============================================  ====================  ======================
+
+Because the union can hide that only one provider of five supports ``structured_outputs``, the
+choice can also be made from ``/endpoints`` (:func:`choose_strategy` with ``endpoints=``), after
+:func:`allowed_endpoints` has kept the providers the routing allows. :func:`needs_endpoint_check`
+says when that extra call can change the answer; otherwise it is skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Literal
+
+from .errors import StructuredOutputUnsupportedError
+
+if TYPE_CHECKING:
+    from .catalog import EndpointInfo, ModelInfo
+    from .routing import ProviderPreferences
+
+__all__ = [
+    "Method",
+    "Preference",
+    "StrategyDecision",
+    "allowed_endpoints",
+    "can_force_tools",
+    "choose_strategy",
+    "decide_strategy",
+    "model_level_method",
+    "needs_endpoint_check",
+    "routing_restrictions",
+    "unsupported_message",
+]
+
+logger = logging.getLogger(__name__)
+
+Method = Literal["json_schema", "function_calling"]
+Preference = Literal["prefer_response_format", "prefer_tools"] | None
+
+_PER_MILLION = 1_000_000
+
+
+@dataclass(frozen=True)
+class StrategyDecision:
+    """The strategy chosen for one model and routing, and why.
+
+    Attributes:
+        method: ``"json_schema"`` (response_format) or ``"function_calling"`` (forced tool).
+        reason: one sentence saying why, for logs and ``explain``.
+        source: ``"model"`` (the catalog's union) or ``"endpoints"`` (per provider).
+        tools_possible: forced tools would work too (the 404 recovery may switch to them).
+        endpoints_considered: providers the routing allows (None when endpoints were not used).
+        structured_outputs_providers: of those, the ones listing ``structured_outputs``.
+        tools_providers: of those, the ones listing ``tools`` and ``tool_choice``.
+    """
+
+    method: Method
+    reason: str
+    source: Literal["model", "endpoints"] = "model"
+    tools_possible: bool = False
+    endpoints_considered: tuple[str, ...] | None = None
+    structured_outputs_providers: tuple[str, ...] = ()
+    tools_providers: tuple[str, ...] = ()
+
+
+def _lists_structured_outputs(params: Iterable[str]) -> bool:
+    return "structured_outputs" in params
+
+
+def can_force_tools(params: Iterable[str]) -> bool:
+    """A forced tool call needs both ``tools`` and ``tool_choice``."""
+    params = frozenset(params)
+    return "tools" in params and "tool_choice" in params
+
+
+def unsupported_message(info: ModelInfo, extra: str = "") -> str:
+    """The StructuredOutputUnsupportedError message: the model, what it lists, what to do."""
+    listed = ", ".join(sorted(info.supported_parameters)) or "nothing"
+    json_mode = (
+        'or, since it lists `response_format`, use with_structured_output(..., method="json_mode") '
+        "(valid JSON, schema not enforced)."
+        if "response_format" in info.supported_parameters
+        else "(it does not list `response_format` either, so json_mode is not available)."
+    )
+    return (
+        f"Model {info.id!r} offers no structured-output strategy{extra}: its "
+        "supported_parameters list neither `structured_outputs` nor both `tools` and "
+        f"`tool_choice` (it lists: {listed}). Choose another model — "
+        "`python -m langchain_openrouter_fenic models --supports structured_outputs` lists "
+        f"them — {json_mode}"
+    )
+
+
+def model_level_method(info: ModelInfo, preference: Preference) -> StrategyDecision:
+    """SPEC §4's rule on the catalog's union of ``supported_parameters``.
+
+    Raises:
+        StructuredOutputUnsupportedError: the model lists neither capability.
+    """
+    params = info.supported_parameters
+    structured, tools = _lists_structured_outputs(params), can_force_tools(params)
+    if structured and tools and preference == "prefer_tools":
+        return StrategyDecision(
+            "function_calling",
+            "the model lists structured_outputs and tools+tool_choice, and the profile prefers "
+            "tools (structured_output_strategy='prefer_tools')",
+            tools_possible=True,
+        )
+    if structured:
+        why = "the model lists structured_outputs"
+        if preference == "prefer_tools":
+            why += " (prefer_tools ignored: it does not list both tools and tool_choice)"
+        return StrategyDecision("json_schema", why, tools_possible=tools)
+    if tools:
+        return StrategyDecision(
+            "function_calling",
+            "the model lists tools+tool_choice but not structured_outputs: a forced tool call",
+            tools_possible=True,
+        )
+    raise StructuredOutputUnsupportedError(unsupported_message(info))
+
+
+def choose_strategy(
+    info: ModelInfo,
+    *,
+    preference: Preference = None,
+    endpoints: Sequence[EndpointInfo] | None = None,
+) -> StrategyDecision:
+    """Pick the structured-output method for ``info``.
+
+    Args:
+        info: the model's catalog record.
+        preference: the active profile's ``structured_output_strategy``.
+        endpoints: the model's endpoints ALREADY filtered to the providers the routing allows
+            (:func:`allowed_endpoints`), or None to use the model-level rule alone.
+
+    With endpoints, a method counts only if some allowed provider lists it; when both are
+    possible an explicit preference wins, and under auto the one more providers support wins
+    (``json_schema`` on a tie). An empty ``endpoints`` (the routing matched no listed provider,
+    perhaps a name we do not recognise) falls back to the model-level rule.
+
+    Raises:
+        StructuredOutputUnsupportedError: no strategy is possible (nothing is sent).
+    """
+    model_decision = model_level_method(info, preference)
+    if endpoints is None:
+        return model_decision
+    if not endpoints:
+        return _replace_reason(
+            model_decision,
+            "the routing matched none of the model's listed endpoints, so the model-level rule "
+            "applies: " + model_decision.reason,
+        )
+    names = tuple(_provider_label(e) for e in endpoints)
+    so = tuple(_provider_label(e) for e in endpoints if _lists_structured_outputs(_params(e)))
+    tools = tuple(_provider_label(e) for e in endpoints if can_force_tools(_params(e)))
+    method, why = _endpoint_method(len(names), len(so), len(tools), preference)
+    if method is None:
+        raise StructuredOutputUnsupportedError(
+            f"Model {info.id!r}: none of the providers the routing allows "
+            f"({', '.join(names)}) lists `structured_outputs` or both `tools` and `tool_choice`. "
+            "Relax `provider` (only / exclude / order / quantizations / price caps) so that a "
+            "provider supporting them is allowed, or choose another model; "
+            f"`python -m langchain_openrouter_fenic explain {info.id}` shows what each provider "
+            "supports."
+        )
+    return StrategyDecision(
+        method,
+        why,
+        source="endpoints",
+        tools_possible=bool(tools),
+        endpoints_considered=names,
+        structured_outputs_providers=so,
+        tools_providers=tools,
+    )
+
+
+def _endpoint_method(
+    total: int, so: int, tools: int, preference: Preference
+) -> tuple[Method | None, str]:
+    coverage = f"{so}/{total} allowed providers support structured_outputs, {tools}/{total} tools"
+    if so == 0 and tools == 0:
+        return None, coverage
+    if tools == 0:
+        return "json_schema", coverage + ": only structured_outputs is possible"
+    if so == 0:
+        return "function_calling", coverage + ": only a forced tool call is possible"
+    if preference == "prefer_tools":
+        return "function_calling", coverage + "; the profile prefers tools"
+    if preference == "prefer_response_format":
+        return "json_schema", coverage + "; the profile prefers response_format"
+    if tools > so:
+        return "function_calling", coverage + ": forced tools reach more providers"
+    return "json_schema", coverage + ": structured_outputs reaches at least as many providers"
+
+
+def _replace_reason(decision: StrategyDecision, reason: str) -> StrategyDecision:
+    return replace(decision, reason=reason)
+
+
+def _params(endpoint: EndpointInfo) -> frozenset[str]:
+    return frozenset(endpoint.supported_parameters or ())
+
+
+def _provider_label(endpoint: EndpointInfo) -> str:
+    return endpoint.tag or endpoint.provider_name or "?"
+
+
+# --------------------------------------------------------------------------------------------
+# routing: which endpoints the provider preferences allow
+
+
+def routing_restrictions(prefs: ProviderPreferences | None) -> list[str]:
+    """The provider preferences that restrict WHICH endpoints may serve, as ``key=value`` labels.
+
+    Only restrictions visible in ``/endpoints`` data count: ``only``, ``exclude``, ``order`` with
+    ``allow_fallbacks=False``, ``quantizations`` and the price caps. ``data_collection`` and ``zdr``
+    restrict too, but endpoints do not publish their data policy, so checking cannot help there.
+    """
+    if prefs is None:
+        return []
+    found: list[str] = []
+    if prefs.only:
+        found.append(f"only={list(prefs.only)}")
+    if prefs.exclude:
+        found.append(f"exclude={list(prefs.exclude)}")
+    if prefs.order and prefs.allow_fallbacks is False:
+        found.append(f"order={list(prefs.order)} without fallbacks")
+    if prefs.quantizations:
+        found.append(f"quantizations={list(prefs.quantizations)}")
+    if prefs.max_prompt_price is not None:
+        found.append(f"max_prompt_price={prefs.max_prompt_price}")
+    if prefs.max_completion_price is not None:
+        found.append(f"max_completion_price={prefs.max_completion_price}")
+    return found
+
+
+def needs_endpoint_check(
+    info: ModelInfo, prefs: ProviderPreferences | None, preference: Preference = None
+) -> bool:
+    """True when ``/endpoints`` can change the strategy, so the extra HTTP call is worth it.
+
+    - The model lists neither capability: no provider has one, the answer is an error — skip.
+    - The routing restricts providers (:func:`routing_restrictions`): the allowed ones may lack
+      what the union lists — check.
+    - Both capabilities listed, preference auto: which one more providers support decides (the
+      "one provider out of five supports structured_outputs" case) — check.
+    - Otherwise (one capability only, or an explicit preference, unrestricted routing): the union
+      guarantees some provider supports the chosen method — skip.
+    """
+    params = info.supported_parameters
+    structured, tools = _lists_structured_outputs(params), can_force_tools(params)
+    if not (structured or tools):
+        return False
+    if routing_restrictions(prefs):
+        return True
+    return structured and tools and preference is None
+
+
+def _names_of(endpoint: EndpointInfo) -> set[str]:
+    """Every spelling a routing entry may use for ``endpoint``: tag, base slug, display name."""
+    names: set[str] = set()
+    if endpoint.tag:
+        tag = endpoint.tag.lower()
+        names |= {tag, tag.split("/", 1)[0]}
+    if endpoint.provider_name:
+        display = endpoint.provider_name.lower()
+        names |= {display, display.replace(" ", "-"), display.replace(" ", "")}
+    return names
+
+
+def _matches(endpoint: EndpointInfo, entries: Iterable[str]) -> bool:
+    names = _names_of(endpoint)
+    return any(entry.strip().lower() in names for entry in entries)
+
+
+def _within(price_per_token: float | None, cap_per_million: float | None) -> bool:
+    if cap_per_million is None or price_per_token is None:
+        return True
+    # compare per million tokens; round away float noise such as 2.5000000000000004
+    return round(price_per_token * _PER_MILLION, 9) <= cap_per_million
+
+
+def allowed_endpoints(
+    endpoints: Iterable[EndpointInfo], prefs: ProviderPreferences | None
+) -> list[EndpointInfo]:
+    """The endpoints the routing lets OpenRouter use, in their original order.
+
+    Applies ``only``, ``exclude``, ``order`` when ``allow_fallbacks`` is False, ``quantizations``
+    (an endpoint without one counts as ``"unknown"``) and the price caps (USD per MILLION tokens,
+    compared with the endpoints' per-token prices). Entries match an endpoint's tag
+    (``deepinfra/turbo``), its base slug (``deepinfra``) or its display name (``DeepInfra``).
+    """
+    selected = list(endpoints)
+    if prefs is None:
+        return selected
+    if prefs.only:
+        selected = [e for e in selected if _matches(e, prefs.only)]
+    if prefs.exclude:
+        selected = [e for e in selected if not _matches(e, prefs.exclude)]
+    if prefs.order and prefs.allow_fallbacks is False:
+        selected = [e for e in selected if _matches(e, prefs.order)]
+    if prefs.quantizations:
+        wanted = {q.lower() for q in prefs.quantizations}
+        selected = [e for e in selected if (e.quantization or "unknown").lower() in wanted]
+    return [
+        e
+        for e in selected
+        if _within(e.prompt_price, prefs.max_prompt_price)
+        and _within(e.completion_price, prefs.max_completion_price)
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# the whole decision, with the /endpoints call injected
+
+
+def decide_strategy(
+    info: ModelInfo,
+    *,
+    provider: ProviderPreferences | None,
+    preference: Preference,
+    load_endpoints: Callable[[str], Sequence[EndpointInfo]] | None,
+) -> StrategyDecision:
+    """Choose the strategy as ``with_structured_output`` does, consulting endpoints only if useful.
+
+    ``load_endpoints(model_id)`` fetches ``/endpoints`` (None: no endpoint data, e.g. offline).
+    It is called only when :func:`needs_endpoint_check` says the answer can change; if it fails,
+    the model-level rule applies (WARNING log). The choice is logged at INFO.
+
+    Raises:
+        StructuredOutputUnsupportedError: no strategy is possible.
+    """
+    endpoints: list[EndpointInfo] | None = None
+    note = ""
+    if needs_endpoint_check(info, provider, preference):
+        if load_endpoints is None:
+            note = " (no endpoint data available: model-level rule)"
+        else:
+            try:
+                endpoints = allowed_endpoints(load_endpoints(info.id), provider)
+            except Exception as exc:  # any failure: the model-level rule still gives an answer
+                logger.warning(
+                    "Could not read the endpoints of %s (%s); choosing the structured-output "
+                    "strategy from the model-level catalog entry instead.",
+                    info.id,
+                    exc,
+                )
+                note = " (endpoints unavailable: model-level rule)"
+    decision = choose_strategy(info, preference=preference, endpoints=endpoints)
+    if note:
+        decision = _replace_reason(decision, decision.reason + note)
+    logger.info(
+        "Structured output for %s: %s, because %s", info.id, decision.method, decision.reason
+    )
+    return decision
