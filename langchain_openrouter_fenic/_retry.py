@@ -1,0 +1,267 @@
+"""The retry policy of ``ChatOpenRouter`` (tenacity inside).
+
+- Retried: 408, 429, 5xx (500, 502, 503, 524, 529, ...), connection errors and timeouts. Not
+  retried: 400, 401, 402, 403, 404, 413, 422 and anything else: sending them again cannot help.
+- ``max_retries`` retries after the first attempt; 0 means exactly one attempt.
+- Every attempt, retries included, first waits for the rate limiter; an ``AdaptiveRateLimiter``
+  is told how each attempt ended, so it learns the account's limits.
+- The wait before a retry is the server's when it gives one (reset / retry-after: until that
+  instant, plus a little jitter) and jittered exponential backoff otherwise. A server wait longer
+  than ``max_rate_limit_wait`` (a daily free-tier quota) raises ``RateLimitError`` at once,
+  saying when the limit resets.
+- When the retries run out, the last error is raised as it was (never tenacity's RetryError).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+from typing import TypeVar
+
+from langchain_core.rate_limiters import BaseRateLimiter
+from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from ._rate_signals import parse_rate_limit_signal
+from .errors import (
+    APIConnectionError,
+    OpenRouterError,
+    RateLimitError,
+    RequestTimeoutError,
+    ServerError,
+)
+from .rate_limiter import AdaptiveRateLimiter
+
+__all__ = ["RETRYABLE", "acall_with_retries", "call_with_retries", "report_success"]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: The errors worth sending again: the server or the connection may do better next time.
+RETRYABLE: tuple[type[OpenRouterError], ...] = (
+    RequestTimeoutError,
+    RateLimitError,
+    ServerError,
+    APIConnectionError,
+)
+
+BACKOFF_BASE = 0.5  # seconds before the first retry when the server names no time
+BACKOFF_CAP = 8.0  # the longest backoff between two attempts
+SERVER_WAIT_JITTER = 0.1  # spread over retries that wait for the same reset instant
+# a limiter pause this much longer than max_rate_limit_wait is not waited for (margin, skew)
+_PAUSE_TOLERANCE = 1.0
+
+
+def report_success(rate_limiter: BaseRateLimiter | None) -> None:
+    """Tell an adaptive limiter that a request completed (streams report at their end)."""
+    if isinstance(rate_limiter, AdaptiveRateLimiter):
+        rate_limiter.record_success()
+
+
+class _Policy:
+    """One call's retry decisions; tenacity asks it whether and how long to wait."""
+
+    def __init__(
+        self,
+        *,
+        max_retries: int,
+        rate_limiter: BaseRateLimiter | None,
+        max_rate_limit_wait: float,
+        report_success: bool,
+        first_attempt_acquired: bool,
+        wall_clock: Callable[[], float],
+        rng: Callable[[], float],
+    ) -> None:
+        if max_retries < 0:
+            raise ValueError(f"max_retries={max_retries} must be >= 0 (0 means a single attempt).")
+        self.max_retries = max_retries
+        self.limiter = rate_limiter
+        self.adaptive = rate_limiter if isinstance(rate_limiter, AdaptiveRateLimiter) else None
+        self.max_rate_limit_wait = max_rate_limit_wait
+        self.report_success = report_success
+        self.skip_acquire = first_attempt_acquired
+        self.wall_clock, self.rng = wall_clock, rng
+        self.server_wait: float | None = None  # what the last failure asked for, in seconds
+
+    # -- around each attempt -------------------------------------------------------------
+    def before_attempt(self) -> bool:
+        """Check the limiter's pause; returns whether the limiter must still be acquired."""
+        if self.adaptive is not None:
+            pause = self.adaptive.cooldown_remaining()
+            if pause > self.max_rate_limit_wait + _PAUSE_TOLERANCE:
+                self.server_wait = pause  # not retried: the pause is longer than allowed
+                raise RateLimitError(
+                    "OpenRouter rate limit: requests of this API key are paused after a 429. "
+                    + self._resets_advice(pause),
+                    status_code=429,
+                    retry_after=pause,
+                )
+        skip, self.skip_acquire = self.skip_acquire, False
+        return not skip
+
+    def after_success(self) -> None:
+        if self.report_success and self.adaptive is not None:
+            self.adaptive.record_success()
+
+    def after_failure(self, err: BaseException) -> None:
+        """Record what the failure says; raise at once if its wait is too long to honour."""
+        self.server_wait = None
+        if not isinstance(err, OpenRouterError):
+            return
+        signal = parse_rate_limit_signal(err.headers, err.body, now=self.wall_clock())
+        wait = signal.wait_seconds()
+        self.server_wait = wait if wait is not None else err.retry_after
+        if isinstance(err, RateLimitError):
+            if self.adaptive is not None:
+                self.adaptive.record_rate_limited(signal)
+            if self.server_wait is not None and self.server_wait > self.max_rate_limit_wait:
+                raise self._too_long(err, self.server_wait) from err
+
+    # -- tenacity hooks ------------------------------------------------------------------
+    def should_retry(self, exc: BaseException) -> bool:
+        too_long = self.server_wait is not None and self.server_wait > self.max_rate_limit_wait
+        return isinstance(exc, RETRYABLE) and not too_long
+
+    def wait(self, state: RetryCallState) -> float:
+        if self.server_wait is not None:
+            return self.server_wait + SERVER_WAIT_JITTER * self.rng()
+        backoff = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** (state.attempt_number - 1))
+        return backoff * (0.5 + 0.5 * self.rng())  # jitter: retries must not fire together
+
+    def log_retry(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        status = getattr(exc, "status_code", None) or type(exc).__name__
+        delay = float(state.next_action.sleep) if state.next_action else 0.0
+        logger.debug(
+            "OpenRouter answered %s; retry %d of %d in %.2f s",
+            status,
+            state.attempt_number,
+            self.max_retries,
+            delay,
+        )
+
+    def tenacity_options(self) -> dict[str, object]:
+        return {
+            "stop": stop_after_attempt(self.max_retries + 1),
+            "retry": retry_if_exception(self.should_retry),
+            "wait": self.wait,
+            "before_sleep": self.log_retry,
+            "reraise": True,
+        }
+
+    # -- messages ------------------------------------------------------------------------
+    def _resets_advice(self, wait: float) -> str:
+        at = datetime.fromtimestamp(self.wall_clock() + wait, tz=timezone.utc)
+        return (
+            f"The limit resets at {at:%Y-%m-%d %H:%M:%S} UTC (in {wait:.0f} s), later than "
+            f"max_rate_limit_wait={self.max_rate_limit_wait:g} s. Wait until then, raise "
+            "max_rate_limit_wait, use another model (e.g. a paid variant of a ':free' model), "
+            "or add your own provider key (BYOK) at https://openrouter.ai/settings/integrations."
+        )
+
+    def _too_long(self, err: RateLimitError, wait: float) -> RateLimitError:
+        return type(err)(
+            f"{err.message} {self._resets_advice(wait)}",
+            status_code=err.status_code,
+            code=err.code,
+            provider_name=err.provider_name,
+            raw=err.raw,
+            retry_after=wait,
+            generation_id=err.generation_id,
+            metadata=err.metadata,
+            headers=err.headers,
+            body=err.body,
+        )
+
+
+def call_with_retries(
+    attempt: Callable[[], T],
+    *,
+    max_retries: int,
+    rate_limiter: BaseRateLimiter | None,
+    max_rate_limit_wait: float = 60.0,
+    report_success: bool = True,
+    first_attempt_acquired: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
+    wall_clock: Callable[[], float] = time.time,
+    rng: Callable[[], float] = random.random,
+) -> T:
+    """Run ``attempt`` (one HTTP exchange) with the retry policy of this module.
+
+    Args:
+        attempt: sends the request once and returns its result or raises an OpenRouterError.
+        max_retries: retries after the first attempt (0: exactly one attempt).
+        rate_limiter: acquired before every attempt; an ``AdaptiveRateLimiter`` also gets
+            each attempt's outcome.
+        max_rate_limit_wait: the longest server-requested wait (seconds) that is waited out.
+        report_success: False when the caller reports completion itself (a stream that is
+            only complete after its last chunk: call ``report_success`` then).
+        first_attempt_acquired: the caller already acquired the limiter for the first attempt
+            (LangChain's ``BaseChatModel`` does before ``_generate``).
+        sleep, wall_clock, rng: injected for tests.
+    """
+    policy = _Policy(
+        max_retries=max_retries,
+        rate_limiter=rate_limiter,
+        max_rate_limit_wait=max_rate_limit_wait,
+        report_success=report_success,
+        first_attempt_acquired=first_attempt_acquired,
+        wall_clock=wall_clock,
+        rng=rng,
+    )
+
+    def once() -> T:
+        if policy.before_attempt() and rate_limiter is not None:
+            rate_limiter.acquire(blocking=True)
+        try:
+            result = attempt()
+        except Exception as err:
+            policy.after_failure(err)
+            raise
+        policy.after_success()
+        return result
+
+    retrying = Retrying(sleep=sleep, **policy.tenacity_options())  # type: ignore[arg-type]
+    return retrying(once)
+
+
+async def acall_with_retries(
+    attempt: Callable[[], Awaitable[T]],
+    *,
+    max_retries: int,
+    rate_limiter: BaseRateLimiter | None,
+    max_rate_limit_wait: float = 60.0,
+    report_success: bool = True,
+    first_attempt_acquired: bool = False,
+    async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    wall_clock: Callable[[], float] = time.time,
+    rng: Callable[[], float] = random.random,
+) -> T:
+    """The async ``call_with_retries``: waits with ``async_sleep``, never blocking the loop."""
+    policy = _Policy(
+        max_retries=max_retries,
+        rate_limiter=rate_limiter,
+        max_rate_limit_wait=max_rate_limit_wait,
+        report_success=report_success,
+        first_attempt_acquired=first_attempt_acquired,
+        wall_clock=wall_clock,
+        rng=rng,
+    )
+
+    async def once() -> T:
+        if policy.before_attempt() and rate_limiter is not None:
+            await rate_limiter.aacquire(blocking=True)
+        try:
+            result = await attempt()
+        except Exception as err:
+            policy.after_failure(err)
+            raise
+        policy.after_success()
+        return result
+
+    retrying = AsyncRetrying(sleep=async_sleep, **policy.tenacity_options())  # type: ignore[arg-type]
+    return await retrying(once)
