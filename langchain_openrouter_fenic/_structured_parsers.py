@@ -11,12 +11,12 @@ route around a provider that keeps answering badly.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.utils.json import parse_json_markdown
 from pydantic import ValidationError
 
 from ._structured_schema import OutputSchema, drop_injected_nulls
@@ -30,6 +30,8 @@ __all__ = [
 ]
 
 _QUOTE_MAX = 2_000  # characters of raw reply quoted in an error message
+# a whole reply wrapped in a markdown fence (some providers add one even in JSON mode)
+_FENCE = re.compile(r"^\s*```[A-Za-z0-9_-]*\s*\n(.*?)\n?\s*```\s*$", re.DOTALL)
 
 
 class StructuredReplyError(OutputParserException):
@@ -117,6 +119,12 @@ def _short(err: Exception) -> str:
     return " ".join(str(err).split())[:500]
 
 
+def _unfenced(text: str) -> str:
+    # strict parsing on purpose: a truncated reply must fail, not become a partial object
+    match = _FENCE.match(text)
+    return match.group(1) if match else text
+
+
 def parse_json_reply(message: BaseMessage, schema: OutputSchema | None) -> Any:
     """Read a ``response_format`` / json_mode reply: the text must be one JSON object.
 
@@ -130,12 +138,9 @@ def parse_json_reply(message: BaseMessage, schema: OutputSchema | None) -> Any:
         what = f"the reply has no text ({calls} tool call(s) instead)" if calls else "empty reply"
         raise _fail(message, what, text)
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
-        try:
-            value = parse_json_markdown(text)
-        except (json.JSONDecodeError, ValueError) as err:
-            raise _fail(message, f"the reply is not valid JSON ({_short(err)})", text) from err
+        value = json.loads(_unfenced(text))
+    except json.JSONDecodeError as err:
+        raise _fail(message, f"the reply is not valid JSON ({_short(err)})", text) from err
     return value if schema is None else _validate(value, schema, message, text)
 
 
@@ -151,8 +156,8 @@ def parse_tool_reply(message: BaseMessage, schema: OutputSchema) -> Any:
     total = len(calls) + len(invalid)
     if total == 0:
         text = reply_text(message)
-        what = "text instead of" if text.strip() else "no"
-        raise _fail(message, f"the reply has {what} a call of the tool {schema.name!r}", text)
+        what = "is text, not a" if text.strip() else "has no text and no"
+        raise _fail(message, f"the reply {what} call of the tool {schema.name!r}", text)
     if total > 1:
         names = [c.get("name") for c in calls] + [c.get("name") for c in invalid]
         raw = json.dumps([_raw_call(c) for c in calls] + [_raw_call(c) for c in invalid])

@@ -66,7 +66,7 @@ def sanitize_schema_name(title: str | None) -> str:
 
 
 def normalize_schema(schema: Any) -> OutputSchema:
-    """Turn a Pydantic class, TypedDict, JSON schema or OpenAI function/tool dict into an OutputSchema.
+    """Normalise a Pydantic class, TypedDict, JSON schema or OpenAI function/tool dict.
 
     Raises:
         ValueError: ``schema`` is none of those (the message says what is accepted).
@@ -298,9 +298,8 @@ def _drop_nulls_in_object(
     result: dict[str, Any] = {}
     for key, item in value.items():
         sub = properties.get(key)
-        if item is None and key not in required and sub is not None:
-            if not accepts_null(sub, root):
-                continue
+        if item is None and key not in required and sub is not None and not accepts_null(sub, root):
+            continue  # an optional field strict mode made nullable: let its default apply
         result[key] = _drop_nulls(item, sub, root, depth + 1) if sub is not None else item
     return result
 

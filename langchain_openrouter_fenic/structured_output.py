@@ -94,7 +94,7 @@ def response_format_request(schema: OutputSchema, *, strict: bool = True) -> dic
 
 
 def forced_tool_request(schema: OutputSchema, *, strict: bool = True) -> dict[str, Any]:
-    """The request keys of the forced-tool strategy: ONE function tool, forced, no parallel calls."""
+    """The request keys of the forced-tool strategy: ONE function tool, forced, not parallel."""
     parameters = to_strict_json_schema(schema.json_schema) if strict else dict(schema.json_schema)
     function: dict[str, Any] = {"name": schema.name, "parameters": parameters}
     if schema.description:
