@@ -201,7 +201,8 @@ class ChatOpenRouter(BaseChatModel):
                 "profile": self.default_profile}
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = LangSmithParams(ls_provider="openrouter", ls_model_name=self.model,
+        params = LangSmithParams(ls_provider="openrouter",
+                                 ls_model_name=kwargs.get("model") or self.model,
                                  ls_model_type="chat")
         if self.temperature is not None:
             params["ls_temperature"] = self.temperature
@@ -284,15 +285,20 @@ class ChatOpenRouter(BaseChatModel):
             stream=stream,
         )
 
-    def _info_or_none(self) -> ModelInfo | None:
+    def _info_or_none(self, model: str | None) -> ModelInfo | None:
+        """Catalog record of the model this call uses (a per-call ``model=`` override too)."""
         try:
-            return self.model_info()
+            if model is None or model == self.model:
+                return self.model_info()
+            return self.catalog.get(model)
         except Exception as exc:  # noqa: BLE001
             return _catalog_unavailable(exc)
 
-    async def _ainfo_or_none(self) -> ModelInfo | None:
+    async def _ainfo_or_none(self, model: str | None) -> ModelInfo | None:
         try:
-            return await self.amodel_info()
+            if model is None or model == self.model:
+                return await self.amodel_info()
+            return await self.catalog.aget(model)
         except Exception as exc:  # noqa: BLE001
             return _catalog_unavailable(exc)
 
@@ -307,7 +313,7 @@ class ChatOpenRouter(BaseChatModel):
             from langchain_core.language_models.chat_models import generate_from_stream
 
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
-        info = self._info_or_none()
+        info = self._info_or_none(kwargs.get("model"))
         body = self._request_body(messages, stop, False, info, kwargs)
 
         def attempt() -> ChatResult:
@@ -324,7 +330,7 @@ class ChatOpenRouter(BaseChatModel):
             from langchain_core.language_models.chat_models import agenerate_from_stream
 
             return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
-        info = await self._ainfo_or_none()
+        info = await self._ainfo_or_none(kwargs.get("model"))
         body = self._request_body(messages, stop, False, info, kwargs)
 
         async def attempt() -> ChatResult:
@@ -337,7 +343,7 @@ class ChatOpenRouter(BaseChatModel):
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None,
                 **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        info = self._info_or_none()
+        info = self._info_or_none(kwargs.get("model"))
         body = self._request_body(messages, stop, True, info, kwargs)
         with ExitStack() as stack:
 
@@ -365,7 +371,7 @@ class ChatOpenRouter(BaseChatModel):
     async def _astream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                        run_manager: AsyncCallbackManagerForLLMRun | None = None,
                        **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
-        info = await self._ainfo_or_none()
+        info = await self._ainfo_or_none(kwargs.get("model"))
         body = self._request_body(messages, stop, True, info, kwargs)
         async with AsyncExitStack() as stack:
 
