@@ -1,0 +1,1 @@
+"""Test support code: the loopback OpenRouter emulator, recordings and cassette helpers."""

@@ -1,0 +1,147 @@
+"""Hidden rate limits of the emulator, and the counters benchmarks read.
+
+Two shapes of real limiting, which a client must handle differently:
+
+* :class:`ProviderBucket` -- an upstream provider's token bucket. Over the limit the client gets
+  429 "Provider returned error" with *no* hint of when to retry (like a provider 429).
+* :class:`WindowBudget` -- OpenRouter's own fixed-window budget. Over it the client gets 429 with
+  ``X-RateLimit-Limit/Remaining/Reset`` (epoch ms of the window end) in headers and body.
+
+Both take a ``clock`` (seconds, default ``time.time``) so tests drive them with a fake clock.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tests.support.emulator_replies import Reply
+
+__all__ = ["Counters", "EmulatorStats", "HiddenLimit", "ProviderBucket", "WindowBudget"]
+
+Clock = Callable[[], float]
+
+
+class HiddenLimit:
+    """A limit the client cannot see until it trips it."""
+
+    def admit(self, model_id: str) -> Reply | None:
+        """None to let the request through, else the 429 to send."""
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Forget all consumption (a fresh budget)."""
+
+
+class ProviderBucket(HiddenLimit):
+    """A token bucket of ``rate`` requests/second holding at most ``burst`` (default: ``rate``)."""
+
+    def __init__(
+        self,
+        rate: float = 20.0,
+        burst: float | None = None,
+        *,
+        clock: Clock = time.time,
+        provider: str = "Emulated",
+    ) -> None:
+        if rate <= 0:
+            raise ValueError(f"ProviderBucket(rate={rate}): rate must be > 0 requests per second")
+        self.rate = rate
+        self.burst = burst if burst is not None else max(1.0, rate)
+        self.provider = provider
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._tokens = self.burst
+        self._stamp = clock()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._tokens, self._stamp = self.burst, self._clock()
+
+    def admit(self, model_id: str) -> Reply | None:
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return None
+        raw = (
+            f"{model_id} is temporarily rate-limited upstream. Please retry shortly, or add "
+            "your own key to accumulate your rate limits: https://openrouter.ai/settings/integrations"
+        )
+        return Reply.provider_error(429, provider=self.provider, raw=raw)
+
+
+class WindowBudget(HiddenLimit):
+    """At most ``limit`` requests per fixed ``window`` seconds (windows aligned to the epoch)."""
+
+    def __init__(self, limit: int = 20, window: float = 5.0, *, clock: Clock = time.time) -> None:
+        if limit < 0 or window <= 0:
+            raise ValueError(
+                f"WindowBudget(limit={limit}, window={window}): need limit >= 0, window > 0"
+            )
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._index = -1
+        self._used = 0
+
+    def reset(self) -> None:
+        with self._lock:
+            self._index, self._used = -1, 0
+
+    def admit(self, model_id: str) -> Reply | None:
+        with self._lock:
+            index = math.floor(self._clock() / self.window)
+            if index != self._index:
+                self._index, self._used = index, 0
+            if self._used < self.limit:
+                self._used += 1
+                return None
+        reset_ms = round((index + 1) * self.window * 1000)
+        return Reply.rate_limited(limit=self.limit, remaining=0, reset_ms=reset_ms)
+
+
+@dataclass(frozen=True)
+class EmulatorStats:
+    """Chat-completion counters: every attempt, the 429s among them, the 200s, peak concurrency."""
+
+    attempts: int
+    rate_limited: int
+    successes: int
+    peak_in_flight: int
+
+
+class Counters:
+    """Thread-safe counters behind :class:`EmulatorStats`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._attempts = self._limited = self._ok = self._in_flight = self._peak = 0
+
+    def started(self) -> None:
+        with self._lock:
+            self._attempts += 1
+            self._in_flight += 1
+            self._peak = max(self._peak, self._in_flight)
+
+    def finished(self, status: int) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            if status == 429:
+                self._limited += 1
+            elif status == 200:
+                self._ok += 1
+
+    def snapshot(self) -> EmulatorStats:
+        with self._lock:
+            return EmulatorStats(self._attempts, self._limited, self._ok, self._peak)
