@@ -148,7 +148,8 @@ def to_strict_json_schema(json_schema: Mapping[str, Any]) -> dict[str, Any]:
     keywords are dropped (every field is now required, and strict mode does not accept them).
     """
     root = copy.deepcopy(dict(json_schema))
-    return _strict_node(root, root, frozenset())
+    strict: dict[str, Any] = _strict_node(root, root, frozenset())
+    return strict
 
 
 def _strict_node(node: Any, root: dict[str, Any], inlining: frozenset[str]) -> Any:
