@@ -335,7 +335,7 @@ def plan_completion(ctx: ChatContext) -> Completion:
     thinks, hidden = _wants_reasoning(ctx)
     reasoning = None
     if thinks:
-        topic = " ".join(user_text.split()[:12]) or "a greeting"
+        topic = " ".join(user_text.split()[:12]).rstrip(".!?") or "a greeting"
         reasoning = f"The user asked: {topic}. A short, direct answer fits."
     tool = _tool_to_call(body, user_text)
     if tool is not None:

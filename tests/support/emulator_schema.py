@@ -47,11 +47,14 @@ class ValueHints:
     def from_text(cls, text: str) -> ValueHints:
         """Numbers, quoted strings and capitalised phrases (not sentence-initial) of ``text``."""
         numbers = [float(m.group()) for m in _NUMBER.finditer(text)]
-        quoted = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(text)]
+        quotes = list(_QUOTED.finditer(text))
+        quoted = [next(g for g in m.groups() if g) for m in quotes]
         proper = [
             m.group().rstrip(",")
             for m in _PROPER.finditer(text)
-            if not _SENTENCE_START.search(text[: m.start()]) and m.group() != "I"
+            if not _SENTENCE_START.search(text[: m.start()])
+            and m.group() != "I"
+            and not any(q.start() <= m.start() < q.end() for q in quotes)
         ]
         return cls(text=text, numbers=numbers, strings=quoted + proper)
 
