@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Annotated, Any, Optional
 
 import pytest
@@ -423,3 +424,346 @@ def test_tool_reply_wrong_args_pydantic() -> None:
     message = _reply(tool_calls=[_call("Person", {"name": "Ada"})])
     with pytest.raises(OutputParserException, match="does not match Person"):
         parse_tool_reply(message, normalize_schema(Person))
+
+
+# --------------------------------------------------------------------------------------------
+# end to end against the loopback emulator: request on the wire, result out
+
+from langchain_core.callbacks import BaseCallbackHandler  # noqa: E402
+from langchain_core.utils.function_calling import convert_to_json_schema  # noqa: E402
+
+from langchain_openrouter_fenic import (  # noqa: E402
+    ChatOpenRouter,
+    NoEndpointsError,
+    ProviderPreferences,
+    StructuredOutputUnsupportedError,
+)
+from tests.support.emulator import OpenRouterEmulator, Reply  # noqa: E402
+
+JSON_SCHEMA_MODEL = "openai/gpt-4o-mini"  # lists structured_outputs, tools, tool_choice
+TOOLS_MODEL = "deepseek/deepseek-chat"  # lists tools + tool_choice + response_format only
+STRUCTURED_ONLY_MODEL = "cohere/command-a"  # structured_outputs, no tools+tool_choice
+PROMPT = 'Tell me a joke about cats. Answer as JSON with keys "setup" and "punchline".'
+
+
+class Joke(BaseModel):
+    """Joke to tell user."""
+
+    setup: str = Field(description="question to set up a joke")
+    punchline: str = Field(description="answer to resolve the joke")
+    rating: int | None = None
+
+
+JOKE_SCHEMAS: dict[str, Any] = {
+    "pydantic": Joke,
+    "typeddict": JokeDict,
+    "json_schema": Joke.model_json_schema(),
+}
+
+
+def _check_joke(result: Any, kind: str) -> None:
+    if kind == "pydantic":
+        assert isinstance(result, Joke)
+        assert result.setup and result.punchline
+    else:
+        assert isinstance(result, dict)
+        assert {"setup", "punchline"} <= set(result)
+        assert all(isinstance(result[k], str) and result[k] for k in ("setup", "punchline"))
+
+
+@pytest.fixture(scope="module")
+def _shared_emulator() -> Any:
+    server = OpenRouterEmulator().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def emu(_shared_emulator: Any) -> Any:
+    """One emulator per module (its catalog is loaded once); requests and scripts reset per test."""
+    _shared_emulator.reset()
+    return _shared_emulator
+
+
+@pytest.fixture
+def fresh_emu() -> Any:
+    """An emulator of its own: a catalog with nothing cached yet (endpoints included)."""
+    server = OpenRouterEmulator().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _llm(emu: Any, model: str, **kw: Any) -> ChatOpenRouter:
+    return ChatOpenRouter(model=model, api_key="sk-test", base_url=emu.url, max_retries=0, **kw)
+
+
+# (model, method passed, method expected on the wire)
+STRATEGIES = [
+    (JSON_SCHEMA_MODEL, None, "json_schema"),
+    (TOOLS_MODEL, None, "function_calling"),
+    (TOOLS_MODEL, "json_mode", "json_mode"),
+]
+
+
+def _assert_wire(body: dict[str, Any], method: str, name: str) -> None:
+    if method == "json_schema":
+        spec = body["response_format"]["json_schema"]
+        assert (body["response_format"]["type"], spec["name"], spec["strict"]) == (
+            "json_schema", name, True,
+        )  # fmt: skip
+        assert spec["schema"]["additionalProperties"] is False
+        assert "tools" not in body
+    elif method == "function_calling":
+        assert [t["function"]["name"] for t in body["tools"]] == [name]
+        assert body["tool_choice"] == {"type": "function", "function": {"name": name}}
+        assert body["parallel_tool_calls"] is False
+        assert "response_format" not in body
+    else:
+        assert body["response_format"] == {"type": "json_object"}
+    assert body["provider"]["require_parameters"] is True
+    assert "ls_structured_output_format" not in body
+
+
+@pytest.mark.parametrize("include_raw", [False, True], ids=["parsed", "include_raw"])
+@pytest.mark.parametrize("kind", list(JOKE_SCHEMAS))
+@pytest.mark.parametrize(("model", "method", "wire"), STRATEGIES, ids=[s[2] for s in STRATEGIES])
+def test_invoke_each_strategy_and_schema_kind(
+    emu: Any, model: str, method: Any, wire: str, kind: str, include_raw: bool
+) -> None:
+    schema = JOKE_SCHEMAS[kind]
+    structured = _llm(emu, model).with_structured_output(
+        schema, method=method, include_raw=include_raw
+    )
+    result = structured.invoke(PROMPT)
+    if include_raw:
+        assert set(result) == {"raw", "parsed", "parsing_error"}
+        assert result["parsing_error"] is None
+        assert result["raw"].response_metadata["provider"]
+        _check_joke(result["parsed"], kind)
+    else:
+        _check_joke(result, kind)
+    (request,) = emu.chat_requests()
+    _assert_wire(request.json, wire, "Joke" if kind != "typeddict" else "JokeDict")
+
+
+async def test_ainvoke_and_stream(emu: Any) -> None:
+    structured = _llm(emu, TOOLS_MODEL).with_structured_output(Joke)
+    assert isinstance(await structured.ainvoke(PROMPT), Joke)
+    chunks = list(structured.stream(PROMPT))
+    assert chunks and all(isinstance(c, Joke) for c in chunks)
+    assert len(emu.chat_requests()) == 2
+
+
+class _Options(BaseCallbackHandler):
+    def __init__(self) -> None:
+        self.options: list[Any] = []
+
+    def on_chat_model_start(self, *args: Any, **kwargs: Any) -> None:
+        self.options.append(kwargs.get("options"))
+
+
+@pytest.mark.parametrize("kind", list(JOKE_SCHEMAS))
+def test_tracing_gets_the_schema_like_langchain_openai(emu: Any, kind: str) -> None:
+    handler = _Options()
+    schema = JOKE_SCHEMAS[kind]
+    _llm(emu, JSON_SCHEMA_MODEL).with_structured_output(schema).invoke(
+        PROMPT, config={"callbacks": [handler]}
+    )
+    (options,) = handler.options
+    traced = options["ls_structured_output_format"]
+    assert traced["schema"] == convert_to_json_schema(schema)
+    assert traced["kwargs"] == {"method": "json_schema", "strict": True}
+
+
+def test_profile_prefer_tools_uses_a_forced_tool_without_an_endpoints_call(emu: Any) -> None:
+    llm = _llm(emu, JSON_SCHEMA_MODEL, structured_output_strategy="prefer_tools")
+    assert isinstance(llm.with_structured_output(Joke).invoke(PROMPT), Joke)
+    _assert_wire(emu.chat_requests()[0].json, "function_calling", "Joke")
+    assert emu.count("/endpoints") == 0
+
+
+# -- endpoint-aware choice through the HTTP boundary ------------------------------------------
+
+_TOOLS = ["max_tokens", "tools", "tool_choice", "response_format"]
+
+
+def _endpoint_record(provider: str, params: list[str]) -> dict[str, Any]:
+    return {"provider_name": provider, "tag": provider.lower(), "supported_parameters": params,
+            "pricing": {"prompt": "0.00000015", "completion": "0.0000006"}}  # fmt: skip
+
+
+@pytest.fixture
+def emu_minority() -> Any:
+    """gpt-4o-mini served by three providers; only "Acme" supports structured_outputs."""
+    records = [
+        _endpoint_record("Acme", [*_TOOLS, "structured_outputs"]),
+        _endpoint_record("Beta", _TOOLS),
+        _endpoint_record("Gamma", _TOOLS),
+    ]
+    server = OpenRouterEmulator(endpoints={JSON_SCHEMA_MODEL: records}).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("provider", "wire"),
+    [
+        (None, "function_calling"),  # 1/3 vs 3/3: forced tools reach more providers
+        (ProviderPreferences(only=["acme"]), "json_schema"),
+        (ProviderPreferences(exclude=["Acme"]), "function_calling"),
+        (ProviderPreferences(only=["Acme", "beta"]), "function_calling"),  # 1/2 vs 2/2
+    ],
+    ids=["auto", "only-acme", "exclude-acme", "only-acme-beta"],
+)
+def test_endpoint_aware_choice_reaches_the_wire(
+    emu_minority: Any, provider: Any, wire: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    llm = _llm(emu_minority, JSON_SCHEMA_MODEL, provider=provider)
+    with caplog.at_level(logging.INFO, logger="langchain_openrouter_fenic"):
+        assert isinstance(llm.with_structured_output(Joke).invoke(PROMPT), Joke)
+    _assert_wire(emu_minority.chat_requests()[0].json, wire, "Joke")
+    assert emu_minority.count("/endpoints") == 1
+    assert any(f"Structured output for {JSON_SCHEMA_MODEL}: {wire}" in r.getMessage()
+               for r in caplog.records)  # fmt: skip
+
+
+def test_endpoints_failure_falls_back_to_the_model_rule(
+    fresh_emu: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    fresh_emu.set_get_reply("/endpoints", Reply.error(503, "endpoints are down"))
+    with caplog.at_level(logging.WARNING, logger="langchain_openrouter_fenic"):
+        _llm(fresh_emu, JSON_SCHEMA_MODEL).with_structured_output(Joke).invoke(PROMPT)
+    assert fresh_emu.count("/endpoints") == 1
+    _assert_wire(fresh_emu.chat_requests()[0].json, "json_schema", "Joke")
+    assert any("endpoints are down" in r.getMessage() for r in caplog.records)
+
+
+# -- recovery from 404 "No endpoints found ..." -------------------------------------------------
+
+
+def test_no_endpoints_for_response_format_is_retried_once_with_a_forced_tool(
+    emu: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    emu.enqueue(Reply.no_endpoints())
+    with caplog.at_level(logging.WARNING, logger="langchain_openrouter_fenic"):
+        result = _llm(emu, JSON_SCHEMA_MODEL).with_structured_output(Joke).invoke(PROMPT)
+    assert isinstance(result, Joke)
+    first, second = emu.chat_requests()
+    _assert_wire(first.json, "json_schema", "Joke")
+    _assert_wire(second.json, "function_calling", "Joke")
+    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "retrying once with a forced tool call" in warning.getMessage()
+
+
+def test_no_endpoints_twice_propagates_after_one_retry(emu: Any) -> None:
+    emu.enqueue(Reply.no_endpoints(), Reply.no_endpoints())
+    with pytest.raises(NoEndpointsError):
+        _llm(emu, JSON_SCHEMA_MODEL).with_structured_output(Joke, include_raw=True).invoke(PROMPT)
+    assert len(emu.chat_requests()) == 2
+
+
+def test_no_endpoints_without_tools_propagates(emu: Any) -> None:
+    emu.enqueue(Reply.no_endpoints())
+    with pytest.raises(NoEndpointsError, match="No endpoints found"):
+        _llm(emu, STRUCTURED_ONLY_MODEL).with_structured_output(Joke).invoke(PROMPT)
+    assert len(emu.chat_requests()) == 1
+
+
+def test_forced_json_schema_is_not_silently_switched(emu: Any) -> None:
+    emu.enqueue(Reply.no_endpoints())
+    structured = _llm(emu, JSON_SCHEMA_MODEL).with_structured_output(Joke, method="json_schema")
+    with pytest.raises(NoEndpointsError):
+        structured.invoke(PROMPT)
+    assert len(emu.chat_requests()) == 1
+
+
+# -- forced methods are checked against the catalog --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "method", "missing"),
+    [
+        (TOOLS_MODEL, "json_schema", "`structured_outputs`"),
+        (STRUCTURED_ONLY_MODEL, "function_calling", "`tools`, `tool_choice`"),
+        ("perplexity/sonar-pro-search", "json_mode", "`response_format`"),
+    ],
+)
+def test_forcing_an_unlisted_method_fails_before_any_request(
+    emu: Any, model: str, method: Any, missing: str
+) -> None:
+    with pytest.raises(StructuredOutputUnsupportedError) as caught:
+        _llm(emu, model).with_structured_output(Joke, method=method)
+    message = str(caught.value)
+    assert model in message and f"does not list {missing}" in message
+    assert "strict_capabilities=False" in message
+    assert emu.chat_requests() == []
+
+
+def test_strict_capabilities_false_sends_it_anyway_without_require_parameters(emu: Any) -> None:
+    llm = _llm(emu, TOOLS_MODEL)
+    result = llm.with_structured_output(
+        Joke, method="json_schema", strict_capabilities=False
+    ).invoke(PROMPT)
+    assert isinstance(result, Joke)
+    body = emu.chat_requests()[0].json
+    assert body["response_format"]["type"] == "json_schema"
+    assert "require_parameters" not in (body.get("provider") or {})
+
+
+def test_strict_false_sends_the_schema_as_given(emu: Any) -> None:
+    _llm(emu, JSON_SCHEMA_MODEL).with_structured_output(JOKE_JSON_SCHEMA, strict=False).invoke(
+        PROMPT
+    )
+    spec = emu.chat_requests()[0].json["response_format"]["json_schema"]
+    assert (spec["strict"], spec["schema"]) == (False, JOKE_JSON_SCHEMA)
+
+
+# -- bad replies end to end -------------------------------------------------------------------
+
+
+def test_malformed_json_names_the_provider_and_include_raw_keeps_it(emu: Any) -> None:
+    emu.enqueue(Reply.text('{"setup": "Why', provider="Novita"))
+    structured = _llm(emu, JSON_SCHEMA_MODEL).with_structured_output(Joke)
+    with pytest.raises(OutputParserException) as caught:
+        structured.invoke(PROMPT)
+    assert "Novita" in str(caught.value) and '{"setup": "Why' in str(caught.value)
+    assert 'ProviderPreferences(exclude=["Novita"])' in str(caught.value)
+
+    emu.enqueue(Reply.text("", provider="Novita"))
+    raw_result = (
+        _llm(emu, JSON_SCHEMA_MODEL).with_structured_output(Joke, include_raw=True).invoke(PROMPT)
+    )
+    assert raw_result["parsed"] is None
+    assert isinstance(raw_result["parsing_error"], OutputParserException)
+    assert "empty reply" in str(raw_result["parsing_error"])
+    assert raw_result["raw"].response_metadata["provider"] == "Novita"
+
+
+def test_forced_tool_reply_with_two_calls_is_an_error(emu: Any) -> None:
+    args = {"setup": "a", "punchline": "b"}
+    emu.enqueue(Reply.tool_calls(("Joke", args), ("Joke", args), provider="Groq"))
+    with pytest.raises(OutputParserException, match=r"ONE call of 'Joke', got 2.*Groq"):
+        _llm(emu, TOOLS_MODEL).with_structured_output(Joke).invoke(PROMPT)
+
+
+def test_forced_tool_reply_with_text_only_is_an_error_not_none_fields(emu: Any) -> None:
+    emu.enqueue(Reply.text("Sure! Why did the cat...", provider="Groq"))
+    result = _llm(emu, TOOLS_MODEL).with_structured_output(Joke, include_raw=True).invoke(PROMPT)
+    assert result["parsed"] is None
+    assert "is text, not a call of the tool 'Joke'" in str(result["parsing_error"])
+
+
+def test_json_mode_without_schema(emu: Any) -> None:
+    llm = _llm(emu, TOOLS_MODEL)
+    result = llm.with_structured_output(None, method="json_mode").invoke(PROMPT)  # type: ignore[arg-type]
+    assert isinstance(result, dict) and result
+    with pytest.raises(ValueError, match="a schema is required"):
+        llm.with_structured_output(None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="`strict` does not apply"):
+        llm.with_structured_output(Joke, method="json_mode", strict=True)
