@@ -287,12 +287,14 @@ def _wants_reasoning(ctx: ChatContext) -> tuple[bool, bool]:
         return (not off, bool(setting.get("exclude")))
     if body.get("include_reasoning") or body.get("reasoning_effort") not in (None, "none"):
         return (True, False)
-    return ("thinking" in ctx.model_id, False)
+    declared = (ctx.model or {}).get("reasoning") or {}  # newer catalogs: mandatory/default_enabled
+    by_default = bool(declared.get("mandatory") or declared.get("default_enabled"))
+    return ("thinking" in ctx.model_id or by_default, False)
 
 
 def _json_object_reply(body: Mapping[str, Any], hints_text: str) -> dict[str, Any]:
     everything = " ".join(text_of(m) for m in body.get("messages") or [] if isinstance(m, Mapping))
-    keys = [k for k in ValueHints.from_text(everything).strings if re.fullmatch(r"\w+", k)]
+    keys = [k for k in ValueHints.from_text(everything).quoted if re.fullmatch(r"\w+", k)]
     if not keys:
         return {"answer": f"You said: {hints_text}".strip()}
     return {k: f"emulated {k}" for k in dict.fromkeys(keys)}

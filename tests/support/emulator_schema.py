@@ -41,7 +41,8 @@ class ValueHints:
 
     text: str = ""
     numbers: list[float] = field(default_factory=list)
-    strings: list[str] = field(default_factory=list)
+    strings: list[str] = field(default_factory=list)  # quoted text first, then capitalised phrases
+    quoted: list[str] = field(default_factory=list)
 
     @classmethod
     def from_text(cls, text: str) -> ValueHints:
@@ -56,7 +57,7 @@ class ValueHints:
             and m.group() != "I"
             and not any(q.start() <= m.start() < q.end() for q in quotes)
         ]
-        return cls(text=text, numbers=numbers, strings=quoted + proper)
+        return cls(text=text, numbers=numbers, strings=quoted + proper, quoted=quoted)
 
     def take_number(self) -> float | None:
         return self.numbers.pop(0) if self.numbers else None

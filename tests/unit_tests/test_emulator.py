@@ -7,12 +7,13 @@ import json
 import socket
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.support.emulator import OpenRouterEmulator, Reply, running_emulator
+from tests.support.emulator import OpenRouterEmulator, ProviderBucket, Reply, running_emulator
 from tests.support.emulator_catalog import load_snapshot_catalog
 from tests.support.emulator_replies import DOCUMENTED_ERROR_STATUSES
 from tests.support.emulator_schema import ValueHints, instance_for, validation_errors
@@ -411,7 +412,7 @@ def test_json_schema_replies_validate_streamed_or_not(emu: OpenRouterEmulator) -
 
 
 def test_json_object_replies_use_the_keys_the_prompt_quotes(emu: OpenRouterEmulator) -> None:
-    ask = _ask("Tell me a joke. Return JSON with 'setup' and 'punchline' keys.")
+    ask = _ask("Tell me a joke, as a JSON with 'setup' and 'punchline' keys.")
     doc = chat(emu, messages=ask, response_format={"type": "json_object"}).json()
     assert set(json.loads(doc["choices"][0]["message"]["content"])) == {"setup", "punchline"}
 
@@ -436,6 +437,17 @@ def test_reasoning_when_requested_or_thinking_model(emu: OpenRouterEmulator) -> 
     )
     assert streamed == message["reasoning"]
     assert chat(emu).json()["choices"][0]["message"]["reasoning"] is None
+
+
+def test_reasoning_by_default_when_the_catalog_says_so() -> None:
+    entry = {
+        "id": "lab/reasoner",
+        "pricing": {"prompt": "0", "completion": "0"},
+        "reasoning": {"mandatory": True},
+    }
+    with running_emulator(catalog=[entry]) as emu:
+        message = chat(emu, model="lab/reasoner").json()["choices"][0]["message"]
+    assert message["reasoning"] and message["reasoning_details"][0]["format"] == "unknown"
 
 
 # ---- scripted replies and faults ----------------------------------------------------------------
@@ -643,6 +655,17 @@ def test_provider_bucket_answers_bare_provider_429s_and_refills() -> None:
         assert [chat(emu).status for _ in range(2)] == [200, 429]
         emu.clear_limits()
         assert chat(emu).status == 200
+
+
+def test_limits_given_at_construction_and_concurrent_counting() -> None:
+    bucket = ProviderBucket(rate=1.0, burst=3, clock=FakeClock())
+    with running_emulator(limits=[bucket], latency=0.05) as emu:
+        with ThreadPoolExecutor(max_workers=5) as pool:
+            statuses = sorted(pool.map(lambda _: chat(emu).status, range(5)))
+        assert statuses == [200, 200, 200, 429, 429]
+        stats = emu.stats()
+        assert (stats.attempts, stats.successes, stats.rate_limited) == (5, 3, 2)
+        assert stats.peak_in_flight >= 2  # the latency overlaps concurrent requests
 
 
 def test_hidden_limits_are_checked_before_scripted_replies() -> None:
