@@ -49,7 +49,7 @@ RETRYABLE: tuple[type[OpenRouterError], ...] = (
     APIConnectionError,
 )
 
-BACKOFF_BASE = 0.5  # seconds before the first retry when the server names no time
+BACKOFF_BASE = 1.0  # the first retry waits 0.5-1 s when the server names no time
 BACKOFF_CAP = 8.0  # the longest backoff between two attempts
 SERVER_WAIT_JITTER = 0.1  # spread over retries that wait for the same reset instant
 # a limiter pause this much longer than max_rate_limit_wait is not waited for (margin, skew)

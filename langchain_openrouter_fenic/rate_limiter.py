@@ -1,28 +1,30 @@
 """``AdaptiveRateLimiter``: a LangChain rate limiter that learns OpenRouter's limits from its 429s.
 
-How it decides (all of it in ``_Schedule``, a pure state machine over "now", so a fake clock can
-drive it; ``AdaptiveRateLimiter`` only adds a lock and the sleeping):
+All decisions live in ``_Schedule``, a pure state machine over "now" (a fake clock drives it in
+tests); ``AdaptiveRateLimiter`` adds the lock and the waiting.
 
-- **Pacing.** Admissions are scheduled, not polled: each caller reserves the next free slot
-  (GCRA: slots ``1/rate`` apart, a burst of ``max_burst``) and sleeps exactly until it. A change
-  of plan (a 429, a pause) voids the outstanding reservations; their holders reserve again.
-- **Probing.** Until the first 429 the rate doubles every ``successes_before_increase``
-  completed successes (slow start), but only while the limiter is what holds callers back.
+- **Pacing.** Callers reserve the next free slot (GCRA: slots ``1/rate`` apart, bursts of
+  ``max_burst``) and sleep exactly until it: no polling. A new plan (a 429, a pause, a clearly
+  higher rate) voids outstanding reservations and wakes their holders, who reserve again.
+- **Slow start.** Until the first 429 each completed success adds 1 request/s (the rate roughly
+  doubles every second), but only while the limiter is what holds callers back.
 - **429 without hints.** One multiplicative decrease per throttling event (x ``decrease_factor``,
-  not below the floor): 429s of requests sent before the decrease are the same event. The rate
-  that failed is remembered; the rate climbs back quickly to just below it and then probes above
-  it additively (``increase_step`` of that rate per run of completed successes).
+  floored): 429s of requests admitted before the decrease belong to the same event. The rate the
+  failed request was paced at is remembered; after a few successes the rate returns to 90 % of it
+  and then probes upward additively (``increase_step`` of it per ``successes_before_increase``
+  completed successes), with growing steps once it is past the rate that failed.
 - **429 with a reset / retry-after.** Nothing is admitted before that instant. ``Limit`` +
   ``Reset`` is a window budget: at most Limit admissions in the window that starts at the reset,
-  spread over it. The window length is learnt from successive resets; until two are seen it is
-  estimated from our own admissions (the window must hold the last Limit of them), else 60 s.
-  The budget expires with its window. A pause longer than ``max_pause`` (a daily quota) is a
-  per-model quota, not a rate: it is not applied to every request of the key.
+  spread evenly over it. Its length is measured from successive resets; until two are seen it
+  is estimated from our own successes (the closing window held the last Limit of them), or a
+  minute if we have none. The budget expires with its window. A pause longer than ``max_pause``
+  (a daily free-tier quota) is a quota of one model, not a rate: the key's other requests go on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import hashlib
 import logging
@@ -32,6 +34,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from langchain_core.rate_limiters import BaseRateLimiter
 
@@ -41,11 +44,13 @@ __all__ = ["AdaptiveRateLimiter", "WindowBudget", "shared_rate_limiter"]
 
 logger = logging.getLogger(__name__)
 
-_DEFAULT_WINDOW = 60.0  # assumed window length until it is learnt
+_DEFAULT_WINDOW = 60.0  # window length assumed when nothing better is known
 _SHORTEST_WINDOW = 1.0  # resets closer than this are the same window (or clock noise)
 _QUIET_ENDS_EPISODE = 60.0  # a 429 after this long without any starts a new throttling episode
-_RECOVERY_SHARE = 0.95  # fast recovery climbs back to this share of the rate that failed
-_ADMISSION_HISTORY = 2048  # admissions remembered to estimate a window's length
+_RECOVERY_SHARE = 0.9  # after a decrease, the rate returns to this share of the rate that failed
+_SLOW_START_GAIN = 1.0  # requests/s added per completed success until the first 429
+_REPLAN_GROWTH = 1.1  # an increase this large re-times the waiting callers at once
+_SUCCESS_HISTORY = 2048  # completion times kept to estimate a window's length
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,80 +72,66 @@ class _Ticket:
     at: float  # the slot: admitted at this instant (limiter clock)
     epoch: int  # the plan it belongs to; a new plan voids it
     in_budget: bool  # counted against the window budget
+    rate: float | None  # the rate it was paced at (None: unknown)
 
 
 class _Schedule:
     """The limiter's decisions as a pure function of its state and ``now`` (no lock, no sleep)."""
 
-    def __init__(
-        self,
-        *,
-        rate: float,
-        floor: float,
-        ceiling: float,
-        decrease_factor: float,
-        increase_step: float,
-        successes_before_increase: int,
-        max_burst: int,
-        max_pause: float,
-        reset_margin: float,
-        now: float,
-    ) -> None:
-        self.rate, self.floor, self.ceiling = rate, floor, ceiling
-        self.decrease_factor, self.increase_step = decrease_factor, increase_step
-        self.successes_before_increase, self.max_burst = successes_before_increase, max_burst
-        self.max_pause, self.reset_margin = max_pause, reset_margin
-        self.epoch = 0
+    def __init__(self, *, rate: float, now: float, **settings: float) -> None:
+        self.rate = rate
+        self.floor, self.ceiling = settings["floor"], settings["ceiling"]
+        self.decrease_factor, self.increase_step = settings["decrease"], settings["step"]
+        self.successes_before_increase = int(settings["successes"])
+        self.max_burst, self.max_pause = int(settings["burst"]), settings["max_pause"]
+        self.reset_margin = settings["margin"]
+        self.epoch, self.planned_rate = 0, rate
         self.tat = now  # GCRA "theoretical arrival time" of the next slot
         self.cooldown_until = now
         self.budget: WindowBudget | None = None
-        self.budget_used = 0  # admissions (and live reservations) counted in the budget
-        self.budget_pending = 0  # live reservations of this epoch counted in the budget
-        self.failed_rate: float | None = None  # the rate of the last no-hint throttling event
-        self.last_decrease_at = -math.inf
-        self.last_429_at = -math.inf
+        self.budget_used = 0  # admissions and live reservations counted in the budget
+        self.budget_pending = 0  # of which live reservations of this epoch
+        self.failed_rate: float | None = None  # None until the first 429: slow start
+        self.steps_beyond = 0  # increases made above failed_rate
+        self.last_decrease_at = self.last_429_at = self.last_queued_at = -math.inf
+        self.last_admitted_at = -math.inf
         self.last_reset_at: float | None = None
-        self.window_length: float | None = None  # learnt from successive resets
+        self.window_length: float | None = None  # measured from successive resets
         self.streak = 0  # completed successes since the last increase or 429
-        self.last_queued_at = -math.inf  # last time a caller had to wait for a slot
-        self.admissions: deque[float] = deque(maxlen=_ADMISSION_HISTORY)
-        self.throttled_from: float | None = None  # the rate before the episode began
+        self.successes: deque[float] = deque(maxlen=_SUCCESS_HISTORY)
+        self.throttled_from: float | None = None  # the rate before the current episode
 
     # -- admission ------------------------------------------------------------------------
-    @property
-    def interval(self) -> float:
-        return 1.0 / self.rate
-
     def next_slot(self, now: float) -> float:
         """The earliest instant >= now at which a request may be admitted."""
-        self._expire(now)
-        tolerance = (self.max_burst - 1) * self.interval
+        self.expire(now)
+        tolerance = (self.max_burst - 1) / self.rate
         slot = max(now, self.cooldown_until, self.tat - tolerance)
         if self.budget is not None and slot < self.budget.end:
             slot = max(slot, self.budget.start)
             if self.budget_used >= self.budget.limit:
-                slot = self.budget.end  # the window is spent: the next one is free again
+                slot = self.budget.end  # this window is spent; the budget ends with it
         return slot
 
     def reserve(self, now: float) -> _Ticket:
         """Take the next slot (possibly in the future) for one caller."""
         slot = self.next_slot(now)
-        self.tat = max(self.tat, slot) + self.interval
+        self.tat = max(self.tat, slot) + 1 / self.rate
         in_budget = self.budget is not None and slot < self.budget.end
-        if in_budget:
-            self.budget_used += 1
-            self.budget_pending += 1
+        self.budget_used += in_budget
+        self.budget_pending += in_budget
         if slot > now:
             self.last_queued_at = now
-        return _Ticket(slot, self.epoch, in_budget)
+        return _Ticket(slot, self.epoch, in_budget, self.rate)
 
-    def confirm(self, ticket: _Ticket) -> bool:
-        """Turn a reservation into an admission, unless a new plan voided it."""
+    def admit(self, ticket: _Ticket, now: float) -> bool | None:
+        """True: admitted. False: not due yet. None: voided by a new plan (reserve again)."""
         if ticket.epoch != self.epoch:
+            return None
+        if ticket.at > now:
             return False
-        if ticket.in_budget:
-            self.budget_pending -= 1
-        self.admissions.append(ticket.at)
+        self.budget_pending -= ticket.in_budget
+        self.last_admitted_at = max(self.last_admitted_at, ticket.at)
         return True
 
     def cancel(self, ticket: _Ticket) -> None:
@@ -149,108 +140,135 @@ class _Schedule:
             self.budget_pending -= 1
             self.budget_used -= 1
 
-    def _replan(self, now: float) -> None:
+    def replan(self, now: float) -> None:
         """Void every outstanding reservation: their holders reserve again under the new plan."""
         self.epoch += 1
+        self.planned_rate = self.rate
         self.budget_used -= self.budget_pending
         self.budget_pending = 0
-        last = self.admissions[-1] if self.admissions else -math.inf
-        self.tat = max(now, last + self.interval)
+        self.tat = max(now, self.last_admitted_at + 1 / self.rate)
 
-    def _expire(self, now: float) -> None:
+    def expire(self, now: float) -> None:
         if self.budget is not None and now >= self.budget.end:
             self.budget = None  # hints expire with their window
             self.budget_used = self.budget_pending = 0
 
-    # -- feedback -------------------------------------------------------------------------
-    def on_success(self, now: float) -> str | None:
+    # -- successes ------------------------------------------------------------------------
+    def on_success(self, now: float, sent: _Ticket | None) -> str | None:
         """A request completed. Returns a log line when the rate is back to its old level."""
-        self._expire(now)
+        self.expire(now)
+        self.successes.append(now)
+        slow_start = self.failed_rate is None
+        # a success proves the rate it was paced at (slow start: one doubling ago is enough)
+        proven = self.rate / 2 if slow_start else self.rate
+        if sent is not None and sent.rate is not None and sent.rate < proven:
+            return None
         self.streak += 1
-        if self.streak < self.successes_before_increase or now < self.cooldown_until:
+        if now < self.cooldown_until or self.streak < self._successes_needed():
             return None
         self.streak = 0
-        if now - self.last_queued_at > max(1.0, 2 * self.interval):
-            return None  # the callers, not the limiter, set the pace: an increase is unproven
+        if now - self.last_queued_at > max(1.0, 2 / self.rate):
+            return None  # the callers, not the limiter, set the pace: a higher rate is unproven
         self.rate = min(self._ceiling(), self._increased_rate())
+        if self.rate >= self.planned_rate * _REPLAN_GROWTH:
+            self.replan(now)  # waiting callers move to the new, earlier slots
         if self.throttled_from is not None and self.rate >= self.throttled_from:
             self.throttled_from = None
             return f"OpenRouter rate limiting eased; back to {self.rate * 60:.0f} requests/min"
         return None
 
+    def _successes_needed(self) -> int:
+        if self.failed_rate is None:
+            return 1
+        if self.rate < _RECOVERY_SHARE * self.failed_rate:
+            return max(1, self.successes_before_increase // 2)  # the dip after a decrease
+        return self.successes_before_increase
+
     def _increased_rate(self) -> float:
-        if self.failed_rate is None:  # slow start: nothing has failed yet
-            return self.rate * 2
-        step = self.increase_step * self.failed_rate
+        if self.failed_rate is None:
+            return self.rate + _SLOW_START_GAIN
         target = _RECOVERY_SHARE * self.failed_rate
-        if self.rate + step < target:  # far below the rate that failed: climb back fast
-            return max(self.rate + step, (self.rate + target) / 2)
-        return self.rate + step
+        if self.rate < target:  # the decrease was a precaution: return near the limit at once
+            return target
+        # small steps up to the rate that failed; past it the limit has moved, so each step is
+        # one step larger than the last (an outdated limit is left behind in reasonable time)
+        self.steps_beyond = self.steps_beyond + 1 if self.rate >= self.failed_rate else 0
+        return self.rate + self.increase_step * self.failed_rate * (1 + self.steps_beyond)
 
     def _ceiling(self) -> float:
         return min(self.ceiling, self.budget.rate) if self.budget is not None else self.ceiling
 
+    # -- 429s -----------------------------------------------------------------------------
     def on_rate_limited(
-        self, now: float, signal: RateLimitSignal, sent_at: float | None
+        self, now: float, signal: RateLimitSignal, sent: _Ticket | None
     ) -> list[tuple[int, str]]:
         """A request was answered 429. Returns the log lines it calls for, as (level, text)."""
-        self._expire(now)
+        self.expire(now)
         self.streak = 0
         new_episode = now - self.last_429_at > _QUIET_ENDS_EPISODE
         self.last_429_at = now
-        old_rate = self.rate
+        before = (self.rate, self.cooldown_until, self.budget)
         wait = signal.wait_seconds()
         if wait is not None and wait > self.max_pause:
             return [(logging.DEBUG, _quota_note(wait, self.max_pause))]
-        if signal.has_window_budget:
-            assert signal.limit is not None and signal.reset_in is not None
+        if signal.limit is not None and signal.reset_in is not None:
             self._take_budget(now, signal.limit, now + signal.reset_in)
-        elif sent_at is None or sent_at >= self.last_decrease_at:
-            self._decrease(now)  # else: sent before the last decrease, the same event
-        if wait is not None:
-            self.cooldown_until = max(self.cooldown_until, now + wait + self.reset_margin)
-        if self.rate == old_rate and wait is None:
-            return []
-        self._replan(now)
+        elif sent is None or sent.at >= self.last_decrease_at:
+            self._decrease(now, sent)  # else: admitted before the last decrease, same event
+        if wait is not None and now + wait + self.reset_margin > self.cooldown_until + 1e-3:
+            self.cooldown_until = now + wait + self.reset_margin
+        if (self.rate, self.cooldown_until, self.budget) == before:
+            return []  # another answer of an event already acted on
+        self.replan(now)
+        level = logging.DEBUG
         if new_episode or self.throttled_from is None:
-            self.throttled_from = max(old_rate, self.throttled_from or 0.0)
-            return [(logging.WARNING, self._throttle_note(now, old_rate))]
-        return [(logging.DEBUG, self._throttle_note(now, old_rate))]
+            level, self.throttled_from = logging.WARNING, max(before[0], self.throttled_from or 0)
+        return [(level, self._throttle_note(now, before[0]))]
 
-    def _decrease(self, now: float) -> None:
-        self.failed_rate = self.rate
-        self.rate = max(self.floor, self.rate * self.decrease_factor)
-        self.last_decrease_at = now
+    def _decrease(self, now: float, sent: _Ticket | None) -> None:
+        # the rate that failed is the one the request was paced at (it may lag the current one)
+        paced_at = sent.rate if sent is not None and sent.rate is not None else self.rate
+        self.failed_rate = min(self.rate, paced_at)
+        self.rate = max(self.floor, self.failed_rate * self.decrease_factor)
+        self.steps_beyond, self.last_decrease_at = 0, now
 
     def _take_budget(self, now: float, limit: int, reset_at: float) -> None:
-        """Limit requests per window: the next window starts at the reset."""
+        """Limit requests per window, spread over it: the next window starts at the reset."""
+        if self.budget is not None and abs(self.budget.start - reset_at) < _SHORTEST_WINDOW:
+            return  # another answer about the same window
         if self.last_reset_at is not None:
             gap = reset_at - self.last_reset_at
+            known = self.window_length
+            # successive resets measure the window (a gap of several windows does not)
             if gap >= max(_SHORTEST_WINDOW, reset_at - now) and (
-                self.window_length is None or gap < 1.5 * self.window_length
+                known is None or gap < 1.5 * known
             ):
-                self.window_length = gap  # successive resets: a measurement, not a guess
+                self.window_length = gap
         if self.last_reset_at is None or reset_at - self.last_reset_at >= _SHORTEST_WINDOW:
             self.last_reset_at = reset_at
         length = self.window_length or self._estimated_window(now, limit, reset_at)
         self.budget = WindowBudget(limit, reset_at, reset_at + length)
         self.budget_used = self.budget_pending = 0
         self.failed_rate = self.rate = self.budget.rate
+        self.steps_beyond, self.last_decrease_at = 0, now
 
     def _estimated_window(self, now: float, limit: int, reset_at: float) -> float:
-        """Before two resets are seen: the closing window held our last Limit admissions."""
+        """Before two resets are seen: the closing window held our last (up to) Limit successes.
+
+        Underestimating costs one more 429, whose reset then measures the window; assuming a
+        minute for a 5 s window would stall for most of a minute. A minute is assumed only when
+        none of our requests succeeded (someone else spent the budget).
+        """
         shortest = max(_SHORTEST_WINDOW, reset_at - now)
-        if len(self.admissions) < limit:
-            return max(_DEFAULT_WINDOW, shortest)  # someone else spent it: assume a minute
-        return min(
-            max(reset_at - self.admissions[-limit], shortest), max(_DEFAULT_WINDOW, shortest)
-        )
+        if not self.successes:
+            return max(_DEFAULT_WINDOW, shortest)
+        oldest_counted = self.successes[-min(limit, len(self.successes))]
+        return max(shortest, min(reset_at - oldest_counted, _DEFAULT_WINDOW))
 
     def _throttle_note(self, now: float, old_rate: float) -> str:
-        pause = max(0.0, self.cooldown_until - now)
         text = "OpenRouter/provider is throttling; "
-        if pause > 0:
-            text += f"pausing {pause:.1f} s; "
+        if self.cooldown_until > now:
+            text += f"pausing {self.cooldown_until - now:.1f} s; "
         if self.budget is not None:
             span = self.budget.end - self.budget.start
             text += f"budget {self.budget.limit} requests per {span:.0f} s window; "
@@ -260,38 +278,85 @@ class _Schedule:
 def _quota_note(wait: float, max_pause: float) -> str:
     return (
         f"OpenRouter asked to wait {wait:.0f} s (more than max_pause={max_pause:.0f} s): "
-        "a quota for this model, not a rate; other requests are not paused"
+        "treated as a quota of one model; the key's other requests are not paused"
     )
 
 
-# which limiter admitted the current thread / task's last request, and when (limiter clock)
-_LAST_ADMISSION: contextvars.ContextVar[tuple[int, float] | None] = contextvars.ContextVar(
+# the last admission of this thread / asyncio task: (id of the limiter, its ticket)
+_LAST_ADMISSION: contextvars.ContextVar[tuple[int, _Ticket] | None] = contextvars.ContextVar(
     "openrouter_last_admission", default=None
 )
+
+
+class _ThreadWaiter:
+    """A thread's wait for its slot, which a new plan can cut short."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def arm(self) -> None:
+        self._event.clear()
+
+    def wait(self, seconds: float) -> None:
+        self._event.wait(max(0.0, seconds))
+
+    def wake(self) -> None:
+        self._event.set()
+
+
+class _TaskWaiter:
+    """An asyncio task's wait for its slot; ``wake`` may be called from any thread."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._future: asyncio.Future[None] = self._loop.create_future()
+
+    def arm(self) -> None:
+        self._future = self._loop.create_future()
+
+    async def wait(self, seconds: float) -> None:
+        timer = self._loop.call_later(max(0.0, seconds), self._fire, self._future)
+        try:
+            await self._future
+        finally:
+            timer.cancel()
+
+    def wake(self) -> None:
+        with contextlib.suppress(RuntimeError):  # a closed loop has nobody left to wake
+            self._loop.call_soon_threadsafe(self._fire, self._future)
+
+    @staticmethod
+    def _fire(future: asyncio.Future[None]) -> None:
+        if not future.done():
+            future.set_result(None)
+
+
+_Waiter = _ThreadWaiter | _TaskWaiter
 
 
 class AdaptiveRateLimiter(BaseRateLimiter):
     """A ``BaseRateLimiter`` that slows down on OpenRouter's 429s and speeds up on completions.
 
     Use it wherever LangChain takes a ``rate_limiter``. ``ChatOpenRouter`` shares one per API key
-    and reports every attempt's outcome (``record_success`` / ``record_rate_limited``); any other
-    caller that reports outcomes gets the same adaptation, one that does not gets plain pacing.
-    Thread-safe and asyncio-safe at the same time: the state is guarded by a lock that is never
-    held while sleeping, and ``aacquire`` sleeps with ``async_sleep``.
+    and reports each attempt's outcome (``record_success`` / ``record_rate_limited``); a caller
+    that reports nothing gets plain pacing at the current rate. Threads and asyncio tasks may
+    use one limiter at the same time: a lock guards the state and is never held while waiting.
 
     Args:
-        requests_per_minute: the starting rate (probed upward until the first 429).
+        requests_per_minute: the starting rate (raised by slow start until the first 429).
         min_requests_per_minute: the floor of multiplicative decreases.
         max_requests_per_minute: the ceiling of increases.
         decrease_factor: the rate is multiplied by this on each throttling event (0 < f < 1).
-        increase_step: additive increase per run of successes, as a share of the rate that last
-            failed (after a window-budget hint: of the budget's rate).
-        successes_before_increase: completed successes per increase.
+        increase_step: additive increase, as a share of the rate that last failed (or of a
+            window budget's rate), per ``successes_before_increase`` completed successes.
+        successes_before_increase: completed successes per additive increase.
         max_burst: admissions allowed back to back after an idle spell.
-        max_pause: a reset or retry-after further away than this (seconds) is treated as a quota
-            of one model and does not pause the other requests of the key.
-        reset_margin: seconds added to every reset / retry-after instant (clock skew).
-        clock, wall_clock, sleep, async_sleep: injected time (monotonic seconds, epoch seconds).
+        max_pause: a reset / retry-after further away than this (seconds), such as a daily
+            free-tier quota, pauses nothing: it is a quota of one model, not the key's rate.
+        reset_margin: seconds added to each reset / retry-after instant (clock skew).
+        clock, wall_clock, sleep, async_sleep: time, injectable for tests (``clock`` monotonic
+            seconds, ``wall_clock`` epoch seconds). With the real ``time.sleep`` /
+            ``asyncio.sleep``, waits are cut short when a higher rate frees earlier slots.
     """
 
     def __init__(
@@ -301,7 +366,7 @@ class AdaptiveRateLimiter(BaseRateLimiter):
         min_requests_per_minute: float = 6.0,
         max_requests_per_minute: float = 60_000.0,
         decrease_factor: float = 0.75,
-        increase_step: float = 0.02,
+        increase_step: float = 0.01,
         successes_before_increase: int = 10,
         max_burst: int = 1,
         max_pause: float = 60.0,
@@ -311,45 +376,44 @@ class AdaptiveRateLimiter(BaseRateLimiter):
         sleep: Callable[[float], None] = time.sleep,
         async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        _check_positive(
-            requests_per_minute=requests_per_minute,
-            min_requests_per_minute=min_requests_per_minute,
-            max_requests_per_minute=max_requests_per_minute,
-            increase_step=increase_step,
-            max_pause=max_pause,
-        )
+        for name, value in {
+            "min_requests_per_minute": min_requests_per_minute,
+            "increase_step": increase_step,
+            "max_pause": max_pause,
+        }.items():
+            if not value > 0:
+                raise ValueError(f"{name}={value} must be > 0.")
         if not min_requests_per_minute <= requests_per_minute <= max_requests_per_minute:
             raise ValueError(
                 f"requests_per_minute={requests_per_minute} must lie between "
                 f"min_requests_per_minute={min_requests_per_minute} and "
-                f"max_requests_per_minute={max_requests_per_minute}; widen the bounds or move it."
+                f"max_requests_per_minute={max_requests_per_minute}; change one of them."
             )
         if not 0 < decrease_factor < 1:
-            raise ValueError(
-                f"decrease_factor={decrease_factor} must be between 0 and 1, e.g. 0.75."
-            )
+            raise ValueError(f"decrease_factor={decrease_factor} must be in (0, 1), e.g. 0.75.")
         if successes_before_increase < 1 or max_burst < 1 or reset_margin < 0:
             raise ValueError(
-                f"successes_before_increase={successes_before_increase} and max_burst={max_burst} "
-                f"must be >= 1 and reset_margin={reset_margin} >= 0."
+                f"successes_before_increase={successes_before_increase} and "
+                f"max_burst={max_burst} must be >= 1, reset_margin={reset_margin} >= 0."
             )
         self._clock, self._wall_clock = clock, wall_clock
         self._sleep, self._async_sleep = sleep, async_sleep
         self._lock = threading.Lock()
+        self._waiters: set[_Waiter] = set()
         self._schedule = _Schedule(
             rate=requests_per_minute / 60,
+            now=clock(),
             floor=min_requests_per_minute / 60,
             ceiling=max_requests_per_minute / 60,
-            decrease_factor=decrease_factor,
-            increase_step=increase_step,
-            successes_before_increase=successes_before_increase,
-            max_burst=max_burst,
+            decrease=decrease_factor,
+            step=increase_step,
+            successes=successes_before_increase,
+            burst=max_burst,
             max_pause=max_pause,
-            reset_margin=reset_margin,
-            now=clock(),
+            margin=reset_margin,
         )
 
-    # -- read-only introspection ------------------------------------------------------------
+    # -- read-only introspection ----------------------------------------------------------
     @property
     def requests_per_minute(self) -> float:
         """The current admission rate, requests per minute."""
@@ -358,13 +422,13 @@ class AdaptiveRateLimiter(BaseRateLimiter):
 
     @property
     def cooldown_until(self) -> float | None:
-        """The instant (``clock`` seconds) before which nothing is admitted, or None."""
+        """The ``clock`` instant before which nothing is admitted, or None when not paused."""
         with self._lock:
             until = self._schedule.cooldown_until
             return until if until > self._clock() else None
 
     def cooldown_remaining(self) -> float:
-        """Seconds until requests may be admitted again after a reset / retry-after (0 if none)."""
+        """Seconds until admissions resume after a reset / retry-after (0.0 when not paused)."""
         with self._lock:
             return max(0.0, self._schedule.cooldown_until - self._clock())
 
@@ -372,114 +436,141 @@ class AdaptiveRateLimiter(BaseRateLimiter):
     def window_budget(self) -> WindowBudget | None:
         """The window budget learnt from ``X-RateLimit-Limit`` / ``-Reset``, while it lasts."""
         with self._lock:
-            self._schedule._expire(self._clock())
+            self._schedule.expire(self._clock())
             return self._schedule.budget
 
     @property
     def throttled(self) -> bool:
-        """True from a throttling episode's start until the rate is back to its level before."""
+        """True from the start of a throttling episode until the rate is back where it was."""
         with self._lock:
             return self._schedule.throttled_from is not None
 
     def now(self) -> float:
-        """The limiter's clock (for ``record_rate_limited(sent_at=...)``)."""
+        """The limiter's clock, the unit of ``record_rate_limited(sent_at=...)``."""
         return self._clock()
 
-    # -- BaseRateLimiter --------------------------------------------------------------------
+    # -- BaseRateLimiter ------------------------------------------------------------------
     def acquire(self, *, blocking: bool = True) -> bool:
-        """Wait for this request's slot (or, with ``blocking=False``, take it only if it is due)."""
+        """Wait for this request's slot; with ``blocking=False``, take it only if it is due."""
         if not blocking:
             return self._try_now()
-        ticket = self._reserve()
-        while True:
-            try:
+        waiter = _ThreadWaiter() if self._sleep is time.sleep else None
+        ticket, admitted = self._reserve(waiter), False
+        try:
+            while True:
+                if waiter is not None:
+                    waiter.arm()  # armed before looking, so a wake-up in between is not lost
+                admitted, ticket = self._settle(ticket)
+                if admitted:
+                    return True
                 delay = ticket.at - self._clock()
-                if delay > 0:
-                    self._sleep(delay)
-                    continue  # sleeps may end early: check the slot again
-            except BaseException:
-                self._cancel(ticket)
-                raise
-            admitted, ticket = self._confirm_or_reserve(ticket)
-            if admitted:
-                return True
+                (waiter.wait if waiter is not None else self._sleep)(delay)
+        finally:
+            self._leave(ticket, waiter, admitted)
 
     async def aacquire(self, *, blocking: bool = True) -> bool:
-        """Like ``acquire``, sleeping with ``async_sleep`` so the event loop keeps running."""
+        """Like ``acquire``, but waits on the event loop (never blocking it)."""
         if not blocking:
             return self._try_now()
-        ticket = self._reserve()
-        while True:
-            try:
+        waiter = _TaskWaiter() if self._async_sleep is asyncio.sleep else None
+        ticket, admitted = self._reserve(waiter), False
+        try:
+            while True:
+                if waiter is not None:
+                    waiter.arm()
+                admitted, ticket = self._settle(ticket)
+                if admitted:
+                    return True
                 delay = ticket.at - self._clock()
-                if delay > 0:
-                    await self._async_sleep(delay)
-                    continue
-            except BaseException:  # cancelled while waiting: give the budget back
-                self._cancel(ticket)
-                raise
-            admitted, ticket = self._confirm_or_reserve(ticket)
-            if admitted:
-                return True
+                await (waiter.wait(delay) if waiter is not None else self._async_sleep(delay))
+        finally:
+            self._leave(ticket, waiter, admitted)
 
     def _try_now(self) -> bool:
         with self._lock:
             now = self._clock()
             if self._schedule.next_slot(now) > now:
-                self._schedule.last_queued_at = now
+                self._schedule.last_queued_at = now  # demand exceeds the rate
                 return False
             ticket = self._schedule.reserve(now)
-            self._schedule.confirm(ticket)
-        _LAST_ADMISSION.set((id(self), ticket.at))
+            self._schedule.admit(ticket, now)
+        _LAST_ADMISSION.set((id(self), ticket))
         return True
 
-    def _reserve(self) -> _Ticket:
+    def _reserve(self, waiter: _Waiter | None) -> _Ticket:
         with self._lock:
+            if waiter is not None:
+                self._waiters.add(waiter)
             return self._schedule.reserve(self._clock())
 
-    def _confirm_or_reserve(self, ticket: _Ticket) -> tuple[bool, _Ticket]:
+    def _settle(self, ticket: _Ticket) -> tuple[bool, _Ticket]:
+        """Admit the ticket if its slot has come; replace it if a new plan voided it."""
         with self._lock:
-            if self._schedule.confirm(ticket):
-                _LAST_ADMISSION.set((id(self), ticket.at))
-                return True, ticket
-            return False, self._schedule.reserve(self._clock())
+            now = self._clock()
+            verdict = self._schedule.admit(ticket, now)
+            if verdict is None:
+                return False, self._schedule.reserve(now)
+        if verdict:
+            _LAST_ADMISSION.set((id(self), ticket))
+        return verdict, ticket
 
-    def _cancel(self, ticket: _Ticket) -> None:
+    def _leave(self, ticket: _Ticket, waiter: _Waiter | None, admitted: bool) -> None:
         with self._lock:
-            self._schedule.cancel(ticket)
+            if waiter is not None:
+                self._waiters.discard(waiter)
+            if not admitted:  # cancelled or interrupted while waiting: give the budget back
+                self._schedule.cancel(ticket)
 
     # -- feedback -------------------------------------------------------------------------
     def record_success(self) -> None:
         """Report that a request admitted by this limiter completed successfully."""
+        sent = self._take_last_admission()
         with self._lock:
-            note = self._schedule.on_success(self._clock())
+            epoch = self._schedule.epoch
+            note = self._schedule.on_success(self._clock(), sent)
+        self._wake_if_replanned(epoch)
         if note:
             logger.info(note)
 
     def record_rate_limited(
         self, signal: RateLimitSignal | None = None, *, sent_at: float | None = None
     ) -> None:
-        """Report a 429 and what it said (``parse_rate_limit_signal``).
+        """Report a 429 and what it said (see ``parse_rate_limit_signal``).
 
-        ``sent_at`` is when that request was admitted (``now()``); it defaults to the last
-        admission of this thread / task, so 429s of requests sent before the last decrease are
-        recognised as part of the same throttling event and do not decrease the rate again.
+        ``sent_at`` is when that request was admitted (``now()``). By default it is the last
+        admission of the calling thread / task, so that 429s of requests admitted before the
+        last decrease count as the same throttling event and do not decrease the rate again.
         """
-        if sent_at is None:
-            last = _LAST_ADMISSION.get()
-            sent_at = last[1] if last is not None and last[0] == id(self) else None
+        sent = self._take_last_admission()
+        if sent_at is not None:
+            sent = _Ticket(sent_at, -1, False, None)
         with self._lock:
-            notes = self._schedule.on_rate_limited(
-                self._clock(), signal or RateLimitSignal(), sent_at
-            )
+            epoch = self._schedule.epoch
+            notes = self._schedule.on_rate_limited(self._clock(), signal or RateLimitSignal(), sent)
+        self._wake_if_replanned(epoch)
         for level, text in notes:
-            logger.log(level, text)
+            logger.log(level, self._with_wall_time(text))
 
+    def _take_last_admission(self) -> _Ticket | None:
+        """This thread / task's last admission through this limiter (each is reported once)."""
+        last = _LAST_ADMISSION.get()
+        if last is None or last[0] != id(self):
+            return None
+        _LAST_ADMISSION.set(None)
+        return last[1]
 
-def _check_positive(**values: float) -> None:
-    for name, value in values.items():
-        if not value > 0:
-            raise ValueError(f"{name}={value} must be > 0.")
+    def _wake_if_replanned(self, epoch_before: int) -> None:
+        with self._lock:
+            waiters = list(self._waiters) if self._schedule.epoch != epoch_before else []
+        for waiter in waiters:
+            waiter.wake()
+
+    def _with_wall_time(self, text: str) -> str:
+        pause = self.cooldown_remaining()
+        if pause <= 0:
+            return text
+        until = datetime.fromtimestamp(self._wall_clock() + pause, tz=timezone.utc)
+        return f"{text} (resuming at {until:%H:%M:%S} UTC)"
 
 
 _SHARED: dict[tuple[str, str], AdaptiveRateLimiter] = {}
@@ -490,7 +581,7 @@ def shared_rate_limiter(api_key: str | None, base_url: str) -> AdaptiveRateLimit
     """The process-wide limiter of one API key at one base URL (created on first use).
 
     Every ``ChatOpenRouter`` of a key shares OpenRouter's limits, so they share one limiter.
-    The key is kept only as a SHA-256 digest.
+    Only a SHA-256 digest of the key is kept.
     """
     digest = hashlib.sha256((api_key or "").encode()).hexdigest()
     key = (digest, base_url.rstrip("/"))
