@@ -113,6 +113,7 @@ class OpenRouterEmulator:
         self.api_key, self.key_info = api_key, dict(key_info or {})
         self.clock = clock
         self.requests: list[RecordedRequest] = []
+        self.failures: list[Exception] = []  # exceptions raised while answering (answered 500)
         self._limits: list[HiddenLimit] = list(limits)
         self._queue: deque[Reply] = deque()
         self._get_replies: dict[str, Reply] = {}
@@ -208,6 +209,7 @@ class OpenRouterEmulator:
         """Forget recorded requests, scripted replies, GET overrides, counters and limit usage."""
         with self._lock:
             self.requests.clear()
+            self.failures.clear()
             self._queue.clear()
             self._get_replies.clear()
             for limit in self._limits:
@@ -237,6 +239,14 @@ class OpenRouterEmulator:
     # -- serving ----------------------------------------------------------------------------------
 
     def _respond(self, request: HttpRequest) -> tuple[Wire, float]:
+        try:
+            return self._route(request)
+        except Exception as exc:  # a bug or a bad script must surface, not drop the connection
+            self.failures.append(exc)
+            message = f"Emulator failure: {type(exc).__name__}: {exc} (see emulator.failures)"
+            return json_wire(500, error_document(500, message)), 0.0
+
+    def _route(self, request: HttpRequest) -> tuple[Wire, float]:
         recorded = RecordedRequest(
             request.method, request.path, request.query, request.headers, request.body
         )

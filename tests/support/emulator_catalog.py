@@ -16,6 +16,7 @@ __all__ = [
     "SNAPSHOT_PATH",
     "ModelIndex",
     "default_endpoints",
+    "endpoints_document",
     "key_record",
     "load_snapshot_catalog",
     "price_usage",

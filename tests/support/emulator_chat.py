@@ -28,11 +28,16 @@ __all__ = [
     "ToolCall",
     "completion_body",
     "completion_events",
+    "content_events",
     "dumps",
+    "dumps_pretty",
+    "error_chunk",
     "make_completion",
     "plan_completion",
+    "prompt_tokens",
     "request_fingerprint",
     "text_of",
+    "with_content",
 ]
 
 CREATED = 1767225600  # fixed 2026-01-01T00:00:00Z: cassettes recorded twice must be byte-identical

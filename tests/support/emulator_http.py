@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from tests.support.emulator_replies import Wire
 
-__all__ = ["HttpRequest", "LoopbackServer", "encode_head", "write_wire"]
+__all__ = ["HttpRequest", "LoopbackServer", "encode_head", "read_request", "write_wire"]
 
 _DISCONNECTS = (
     BrokenPipeError,
@@ -60,10 +60,25 @@ def read_request(rfile: BinaryIO) -> HttpRequest | None:
             break
         name, _, value = raw.decode("latin-1").partition(":")
         headers[name.strip().lower()] = value.strip()
-    length = int(headers.get("content-length") or 0)
-    body = rfile.read(length) if length else b""
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        body = _read_chunked(rfile)
+    else:
+        length = int(headers.get("content-length") or 0)
+        body = rfile.read(length) if length else b""
     parts = urlsplit(target)
     return HttpRequest(method.upper(), parts.path, dict(parse_qsl(parts.query)), headers, body)
+
+
+def _read_chunked(rfile: BinaryIO) -> bytes:
+    pieces = []
+    while True:
+        size = int(rfile.readline(_MAX_LINE).split(b";", 1)[0].strip() or b"0", 16)
+        if size == 0:
+            while rfile.readline(_MAX_LINE) not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            return b"".join(pieces)
+        pieces.append(rfile.read(size))
+        rfile.readline(_MAX_LINE)
 
 
 def encode_head(wire: Wire, body_length: int) -> bytes:

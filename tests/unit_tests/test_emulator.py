@@ -587,6 +587,31 @@ def test_completion_replies_refuse_to_answer_get_routes() -> None:
         Reply.text("no").render(None)
 
 
+def test_a_failing_script_answers_500_and_is_kept(emu: OpenRouterEmulator) -> None:
+    emu.set_get_reply("/models", Reply.text("completions cannot answer a GET"))
+    failed = call(emu, "GET", "/models")
+    assert failed.status == 500 and "Reply.text() answers POST" in failed.json()["error"]["message"]
+    assert isinstance(emu.failures[0], ValueError)
+
+
+def test_chunked_request_bodies_are_read(emu: OpenRouterEmulator) -> None:
+    parts = urlsplit(emu.url)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=5)
+    body = json.dumps({"model": MODEL, "messages": PROMPT}).encode()
+    try:
+        conn.request(
+            "POST",
+            f"{parts.path}/chat/completions",
+            body=iter([body[:10], body[10:]]),
+            headers={**AUTH},
+            encode_chunked=True,
+        )
+        assert conn.getresponse().status == 200
+    finally:
+        conn.close()
+    assert emu.chat_requests()[0].json == {"model": MODEL, "messages": PROMPT}
+
+
 def test_reset_forgets_requests_queue_and_counters(emu: OpenRouterEmulator) -> None:
     emu.enqueue(Reply.text("x"))
     chat(emu)
