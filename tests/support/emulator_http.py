@@ -70,7 +70,7 @@ def read_request(rfile: BinaryIO) -> HttpRequest | None:
 
 
 def _read_chunked(rfile: BinaryIO) -> bytes:
-    pieces = []
+    pieces: list[bytes] = []
     while True:
         size = int(rfile.readline(_MAX_LINE).split(b";", 1)[0].strip() or b"0", 16)
         if size == 0:
