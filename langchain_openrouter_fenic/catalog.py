@@ -568,17 +568,19 @@ class ModelCatalog:
 
     def endpoints(self, model_id: str) -> list[EndpointInfo]:
         """The model's provider endpoints (cached for the TTL); HTTP errors propagate."""
-        slug = self._endpoint_slug(model_id)
-        hit = self._fresh_endpoints(slug)
+        slugs = self._endpoint_slugs(model_id)
+        hit = self._fresh_endpoints(slugs[0])
         if hit is None:
-            hit = self._flight.run("endpoints:" + slug, lambda: self._load_endpoints(slug))
+            hit = self._flight.run("endpoints:" + slugs[0], lambda: self._load_endpoints(slugs))
         return list(hit)
 
     async def aendpoints(self, model_id: str) -> list[EndpointInfo]:
-        slug = self._endpoint_slug(model_id)
-        hit = self._fresh_endpoints(slug)
+        slugs = self._endpoint_slugs(model_id)
+        hit = self._fresh_endpoints(slugs[0])
         if hit is None:
-            hit = await self._flight.arun("endpoints:" + slug, lambda: self._aload_endpoints(slug))
+            hit = await self._flight.arun(
+                "endpoints:" + slugs[0], lambda: self._aload_endpoints(slugs)
+            )
         return list(hit)
 
     # -- resolution ----------------------------------------------------------------------------
@@ -723,13 +725,16 @@ class ModelCatalog:
         return _State(models, aliases, disk.fetched_at, refresh_at, f"the disk cache {disk.path}")
 
     # -- endpoints -----------------------------------------------------------------------------
-    def _endpoint_slug(self, model_id: str) -> str:
+    def _endpoint_slugs(self, model_id: str) -> list[str]:
+        """The model id (documented ``{author}/{slug}``), then the canonical slug that the
+        catalog's own ``links.details`` uses, for ids OpenRouter answers 404 under."""
+        base, _, suffix = model_id.rpartition(":")
+        slugs = [base if base and suffix in _ROUTING_SUFFIXES else model_id]
         state = self._state
         info = self._resolve(state, model_id) if state is not None else None
-        if info is not None:
-            return info.canonical_slug or info.id  # the catalog's own links.details uses it
-        base, _, suffix = model_id.rpartition(":")
-        return base if base and suffix in _ROUTING_SUFFIXES else model_id
+        if info is not None and info.canonical_slug and info.canonical_slug != slugs[0]:
+            slugs.append(info.canonical_slug)
+        return slugs
 
     def _fresh_endpoints(self, slug: str) -> tuple[EndpointInfo, ...] | None:
         hit = self._endpoints.get(slug)
@@ -738,23 +743,35 @@ class ModelCatalog:
     def _endpoints_path(self, slug: str) -> str:
         return f"/models/{quote(slug, safe='/:~')}/endpoints"
 
-    def _load_endpoints(self, slug: str) -> tuple[EndpointInfo, ...]:
-        hit = self._fresh_endpoints(slug)  # loaded by the leader we waited behind
-        return hit if hit is not None else self._keep(slug, self._get(self._endpoints_path(slug)))
-
-    async def _aload_endpoints(self, slug: str) -> tuple[EndpointInfo, ...]:
-        hit = self._fresh_endpoints(slug)
+    def _load_endpoints(self, slugs: list[str]) -> tuple[EndpointInfo, ...]:
+        hit = self._fresh_endpoints(slugs[0])  # loaded by the leader we waited behind
         if hit is not None:
             return hit
-        return self._keep(slug, await self._aget(self._endpoints_path(slug)))
+        for slug in slugs[:-1]:
+            try:
+                return self._keep(slugs[0], self._get(self._endpoints_path(slug)))
+            except NotFoundError:
+                continue
+        return self._keep(slugs[0], self._get(self._endpoints_path(slugs[-1])))
+
+    async def _aload_endpoints(self, slugs: list[str]) -> tuple[EndpointInfo, ...]:
+        hit = self._fresh_endpoints(slugs[0])
+        if hit is not None:
+            return hit
+        for slug in slugs[:-1]:
+            try:
+                return self._keep(slugs[0], await self._aget(self._endpoints_path(slug)))
+            except NotFoundError:
+                continue
+        return self._keep(slugs[0], await self._aget(self._endpoints_path(slugs[-1])))
 
     def _keep(self, slug: str, body: Any) -> tuple[EndpointInfo, ...]:
         data = _mapping(_mapping(body).get("data"))
         raw = data.get("endpoints")
         if not isinstance(raw, list):
             raise ResponseParseError(
-                f"{self.base_url}{self._endpoints_path(slug)} answered without "
-                f"'data.endpoints' ({str(body)[:200]})."
+                f"The endpoints of {slug!r} at {self.base_url} came without 'data.endpoints' "
+                f"({str(body)[:200]})."
             )
         endpoints = tuple(EndpointInfo.from_api(e) for e in raw if isinstance(e, Mapping))
         expires = self._clock() + self._ttl if self._ttl > 0 else float("inf")

@@ -724,17 +724,31 @@ def test_endpoints_are_parsed_and_cached_for_the_ttl(
     assert server.count("/models/openai/gpt-4o/endpoints") == 2
 
 
-async def test_async_endpoints_use_the_canonical_slug(
+async def test_async_endpoints_fall_back_to_the_canonical_slug(
     server: CatalogServer, cache_dir: Path
 ) -> None:
+    # served only under the slug of the catalog's links.details, not under the id
     server.endpoints["anthropic/claude-3-7-sonnet-20250219"] = ENDPOINTS[:1]
     catalog = _catalog(server, cache_dir)
-    await catalog.aget("anthropic/claude-3.7-sonnet")  # the catalog's links.details slug
+    await catalog.aget("anthropic/claude-3.7-sonnet")
     endpoints = await asyncio.gather(
         *(catalog.aendpoints("anthropic/claude-3.7-sonnet") for _ in range(10))
     )
     assert all(e[0].provider_name == "OpenAI" for e in endpoints)
+    assert server.count("/models/anthropic/claude-3.7-sonnet/endpoints") == 1
     assert server.count("/models/anthropic/claude-3-7-sonnet-20250219/endpoints") == 1
+
+
+def test_endpoints_are_asked_under_the_model_id_first(
+    server: CatalogServer, cache_dir: Path
+) -> None:
+    server.endpoints["anthropic/claude-3.7-sonnet"] = ENDPOINTS
+    catalog = _catalog(server, cache_dir)
+    catalog.get("anthropic/claude-3.7-sonnet")
+    assert len(catalog.endpoints("anthropic/claude-3.7-sonnet")) == 2
+    assert [r["route"] for r in server.requests[1:]] == [
+        "/models/anthropic/claude-3.7-sonnet/endpoints"
+    ]
 
 
 def test_endpoints_of_an_unknown_model_raise_not_found(
