@@ -1,0 +1,112 @@
+"""LangChain's standard unit suite for ChatOpenRouter.
+
+``with_structured_output`` consults the live catalog, so the model points at the loopback
+emulator (started once for this module).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from langchain_tests.unit_tests import ChatModelUnitTests
+
+from langchain_openrouter_fenic import ChatOpenRouter
+
+_EMULATOR: Any = None
+
+
+def _emulator_url() -> str:
+    global _EMULATOR
+    if _EMULATOR is None:
+        from tests.support.emulator import OpenRouterEmulator
+
+        _EMULATOR = OpenRouterEmulator(port=18767).start()
+    return str(_EMULATOR.url)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_emulator() -> Any:
+    yield
+    global _EMULATOR
+    if _EMULATOR is not None:
+        _EMULATOR.stop()
+        _EMULATOR = None
+
+
+class TestChatOpenRouterStandardUnit(ChatModelUnitTests):
+    @property
+    def chat_model_class(self) -> type[ChatOpenRouter]:
+        return ChatOpenRouter
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {"model": "openai/gpt-4o-mini", "api_key": "unit-suite-key",
+                "base_url": _emulator_url()}
+
+    @property
+    def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
+        return (
+            {"OPENROUTER_API_KEY": "env-key", "OPENROUTER_API_BASE": "https://example.test/api/v1",
+             "OPENROUTER_APP_TITLE": "env-title"},
+            {"model": "openai/gpt-4o-mini"},
+            {"api_key": "env-key", "base_url": "https://example.test/api/v1",
+             "app_title": "env-title"},
+        )
+
+    @property
+    def has_tool_choice(self) -> bool:
+        return True
+
+    @property
+    def supports_json_mode(self) -> bool:
+        return True
+
+    @property
+    def supports_image_inputs(self) -> bool:
+        return True
+
+    @property
+    def supports_image_urls(self) -> bool:
+        return True
+
+    @property
+    def supports_pdf_inputs(self) -> bool:
+        return True
+
+    @property
+    def supports_audio_inputs(self) -> bool:
+        return True
+
+    @property
+    def model_override_value(self) -> str:
+        return "openai/gpt-4o"
+
+    @pytest.mark.xfail(
+        strict=True,
+        reason=(
+            "langchain-core's load(allowed_objects='all') revives only classes listed in its own "
+            "langchain_core.load.mapping; a package outside that list needs "
+            "additional_import_mappings, which the standard test does not pass. The dumps side "
+            "(snapshot) passes; test_serialization_round_trip below checks the full round trip."
+        ),
+    )
+    def test_serdes(self, model: Any, snapshot: Any) -> None:
+        super().test_serdes(model, snapshot)
+
+
+def test_serialization_round_trip_keeps_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from langchain_core.load import dumpd, dumps, load
+
+    llm = ChatOpenRouter(model="openai/gpt-4o-mini", api_key="sk-or-secret-123",
+                         base_url="https://example.test/api/v1", temperature=0.0)
+    assert "sk-or-secret-123" not in dumps(llm)
+    assert "sk-or-secret-123" not in repr(llm) and "sk-or-secret-123" not in str(llm)
+    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-secret-123")
+    path = ("langchain_openrouter_fenic", "chat_models", "ChatOpenRouter")
+    revived = load(dumpd(llm), secrets_from_env=True, valid_namespaces=["langchain_openrouter_fenic"],
+                   additional_import_mappings={path: path})
+    assert isinstance(revived, ChatOpenRouter)
+    assert revived.api_key is not None and revived.api_key.get_secret_value() == "sk-or-secret-123"
+    assert (revived.model, revived.base_url, revived.temperature) == (
+        llm.model, llm.base_url, llm.temperature)
