@@ -12,6 +12,7 @@ import difflib
 import json
 import os
 import sys
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -37,6 +38,7 @@ __all__ = ["CatalogView", "build_parser", "load_snapshot", "main", "open_catalog
 _PER_MILLION = 1_000_000
 _SNAPSHOT = "data/catalog-snapshot.json"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+_WIDTH = 100  # wrap long text lines of `explain` (tables are never wrapped)
 
 
 @dataclass
@@ -116,15 +118,6 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: s
 def per_million(price: float | None) -> float | None:
     """USD per token -> USD per million tokens (None stays None; float noise rounded away)."""
     return None if price is None else round(price * _PER_MILLION, 6)
-
-
-def _money(price_per_token: float | None) -> str:
-    value = per_million(price_per_token)
-    if value is None:
-        return "-"
-    if value < 0:
-        return "varies"  # routers such as openrouter/auto publish -1
-    return f"{value:,.4f}".rstrip("0").rstrip(".")
 
 
 def _count(value: int | None) -> str:
@@ -247,17 +240,25 @@ def format_explain(report: Mapping[str, Any], view: CatalogView) -> str:
     )
     lines = [
         f"Model       {report['model']}  ({report['name']})",
-        f"Catalog     {view.describe()}",
+        _wrapped("Catalog     ", view.describe()),
         f"Context     {_count(report['context_length'])} tokens, "
         f"max output {_count(report['max_output_tokens'])}",
         f"Price       USD per million tokens: {price_line}",
-        f"Lists       {', '.join(report['supported_parameters']) or '(nothing)'}",
+        _wrapped("Lists       ", ", ".join(report["supported_parameters"]) or "(nothing)"),
         f"Routing     {restrictions or 'no provider restriction'}; "
         f"structured_output_strategy={routing['structured_output_strategy']}",
         f"Strategy    {method}",
-        f"Why         {strategy['reason']}",
-        "",
+        _wrapped("Why         ", strategy["reason"]),
     ]
+    if strategy["method"] == "json_schema" and strategy["tools_possible"]:
+        lines.append(
+            _wrapped(
+                "Recovery    ",
+                "a 404 'No endpoints found that can handle the requested parameters' is "
+                "retried once as a forced tool call",
+            )
+        )
+    lines.append("")
     endpoints = report["endpoints"]
     if endpoints is None:
         lines.append(f"Providers   {report['endpoints_note']}; the model-level rule is used.")
@@ -269,10 +270,16 @@ def format_explain(report: Mapping[str, Any], view: CatalogView) -> str:
     return "\n".join(lines)
 
 
+def _wrapped(label: str, text: str) -> str:
+    return textwrap.fill(
+        text, width=_WIDTH, initial_indent=label, subsequent_indent=" " * len(label)
+    )
+
+
 def _num(value: float | None) -> str:
     if value is None:
-        return "-"
-    return "varies" if value < 0 else f"{value:,.4f}".rstrip("0").rstrip(".")
+        return "-"  # not listed, or a router whose price depends on the model it picks
+    return f"{value:,.4f}".rstrip("0").rstrip(".")
 
 
 def _endpoint_table(endpoints: Sequence[Mapping[str, Any]]) -> str:
@@ -431,12 +438,11 @@ def main(
 ) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 unknown model, 2 usage error)."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # --help, or a usage error argparse already printed
+        return int(stop.code or 0) if not isinstance(stop.code, str) else EXIT_USAGE
     view = open_catalog(args.base_url, os.environ.get("OPENROUTER_API_KEY"), offline=args.offline)
-    if view.source == "snapshot" and not args.json:
-        print(
-            f"(offline: {view.note}; using the catalog snapshot of {view.snapshot_date})", file=err
-        )
     if args.command == "models":
         rows = list_models(view, args.supports, args.max_prompt_price)
         text = (

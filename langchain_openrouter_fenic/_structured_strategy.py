@@ -86,21 +86,20 @@ def can_force_tools(params: Iterable[str]) -> bool:
     return "tools" in params and "tool_choice" in params
 
 
-def unsupported_message(info: ModelInfo, extra: str = "") -> str:
+def unsupported_message(info: ModelInfo) -> str:
     """The StructuredOutputUnsupportedError message: the model, what it lists, what to do."""
     listed = ", ".join(sorted(info.supported_parameters)) or "nothing"
     json_mode = (
-        'or, since it lists `response_format`, use with_structured_output(..., method="json_mode") '
-        "(valid JSON, schema not enforced)."
+        'Or, since it lists `response_format`, use with_structured_output(..., method="json_mode")'
+        " (valid JSON, schema not enforced)."
         if "response_format" in info.supported_parameters
-        else "(it does not list `response_format` either, so json_mode is not available)."
+        else "It does not list `response_format` either, so json_mode is not available."
     )
     return (
-        f"Model {info.id!r} offers no structured-output strategy{extra}: its "
-        "supported_parameters list neither `structured_outputs` nor both `tools` and "
-        f"`tool_choice` (it lists: {listed}). Choose another model — "
-        "`python -m langchain_openrouter_fenic models --supports structured_outputs` lists "
-        f"them — {json_mode}"
+        f"Model {info.id!r} offers no structured-output strategy: its supported_parameters list "
+        f"neither `structured_outputs` nor both `tools` and `tool_choice` (it lists: {listed}). "
+        "Choose another model (`python -m langchain_openrouter_fenic models --supports "
+        f"structured_outputs` lists them). {json_mode}"
     )
 
 
