@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import functools
 import json
 import os
 import sys
@@ -16,6 +17,7 @@ import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ._structured_strategy import (
@@ -51,6 +53,7 @@ class CatalogView:
         snapshot_date: the snapshot's date (None when live).
         note: why the snapshot is used (empty when live).
         load_endpoints: fetches a model's ``/endpoints`` (None offline: no endpoint data).
+        base_url: where a live catalog came from.
     """
 
     models: Mapping[str, ModelInfo]
@@ -58,23 +61,25 @@ class CatalogView:
     snapshot_date: str | None = None
     note: str = ""
     load_endpoints: Callable[[str], Sequence[EndpointInfo]] | None = None
+    base_url: str | None = None
 
     def describe(self) -> str:
         if self.source == "live":
-            return "live (OpenRouter /models)"
+            return f"live, from {self.base_url}"
         return f"snapshot of {self.snapshot_date} shipped in the package ({self.note})"
 
     def as_json(self) -> dict[str, Any]:
         return {"source": self.source, "snapshot_date": self.snapshot_date, "note": self.note}
 
 
-def load_snapshot() -> tuple[str, dict[str, ModelInfo]]:
-    """The shipped catalog snapshot: (its date, model id -> ModelInfo)."""
+@functools.lru_cache(maxsize=1)
+def load_snapshot() -> tuple[str, Mapping[str, ModelInfo]]:
+    """The shipped catalog snapshot: (its date, model id -> ModelInfo), read once."""
     from .catalog import ModelInfo
 
     raw = json.loads(resources.files(__package__).joinpath(_SNAPSHOT).read_text("utf-8"))
     models = {m.id: m for m in (ModelInfo.from_api(entry) for entry in raw["data"])}
-    return str(raw.get("snapshot_date") or "unknown date"), models
+    return str(raw.get("snapshot_date") or "unknown date"), MappingProxyType(models)
 
 
 def _snapshot_view(note: str) -> CatalogView:
@@ -95,7 +100,9 @@ def open_catalog(base_url: str, api_key: str | None, *, offline: bool = False) -
         models = catalog.models()
     except Exception as exc:  # unreachable, refused, bad key: the snapshot still answers
         return _snapshot_view(f"the live catalog at {base_url} failed: {exc}")
-    return CatalogView(models=models, source="live", load_endpoints=catalog.endpoints)
+    return CatalogView(
+        models=models, source="live", load_endpoints=catalog.endpoints, base_url=base_url
+    )
 
 
 # --------------------------------------------------------------------------------------------
