@@ -399,7 +399,7 @@ class AdaptiveRateLimiter(BaseRateLimiter):
         self._clock, self._wall_clock = clock, wall_clock
         self._sleep, self._async_sleep = sleep, async_sleep
         self._lock = threading.Lock()
-        self._waiters: set[_Waiter] = set()
+        self._waiters: dict[_Waiter, None] = {}  # insertion-ordered: wake-ups in queue order
         self._schedule = _Schedule(
             rate=requests_per_minute / 60,
             now=clock(),
@@ -500,7 +500,7 @@ class AdaptiveRateLimiter(BaseRateLimiter):
     def _reserve(self, waiter: _Waiter | None) -> _Ticket:
         with self._lock:
             if waiter is not None:
-                self._waiters.add(waiter)
+                self._waiters[waiter] = None
             return self._schedule.reserve(self._clock())
 
     def _settle(self, ticket: _Ticket) -> tuple[bool, _Ticket]:
@@ -517,7 +517,7 @@ class AdaptiveRateLimiter(BaseRateLimiter):
     def _leave(self, ticket: _Ticket, waiter: _Waiter | None, admitted: bool) -> None:
         with self._lock:
             if waiter is not None:
-                self._waiters.discard(waiter)
+                self._waiters.pop(waiter, None)
             if not admitted:  # cancelled or interrupted while waiting: give the budget back
                 self._schedule.cancel(ticket)
 
