@@ -540,20 +540,14 @@ class ModelCatalog:
         return self._lookup(self._current(), model_id)
 
     async def aget(self, model_id: str) -> ModelInfo:
-        state = self._state
-        if state is None or self._due(state):
-            state = await self._flight.arun("models", self._aload)
-        return self._lookup(state, model_id)
+        return self._lookup(await self._acurrent(), model_id)
 
     def models(self) -> Mapping[str, ModelInfo]:
         """Every entry, by id (read-only)."""
         return MappingProxyType(dict(self._current().models))
 
     async def amodels(self) -> Mapping[str, ModelInfo]:
-        state = self._state
-        if state is None or self._due(state):
-            state = await self._flight.arun("models", self._aload)
-        return MappingProxyType(dict(state.models))
+        return MappingProxyType(dict((await self._acurrent()).models))
 
     def cached(self, model_id: str) -> ModelInfo | None:
         """The entry from memory or the disk copy (of any age) — never the network; None when
@@ -604,6 +598,12 @@ class ModelCatalog:
         state = self._state
         if state is None or self._due(state):
             state = self._flight.run("models", self._load)
+        return state
+
+    async def _acurrent(self) -> _State:
+        state = self._state
+        if state is None or self._due(state):
+            state = await self._flight.arun("models", self._aload)
         return state
 
     def _due(self, state: _State) -> bool:
