@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.emulator import OpenRouterEmulator  # noqa: E402
+from tests.support.emulator import OpenRouterEmulator
 
 MODEL = "openai/gpt-4o-mini"
 PROMPT = [{"role": "user", "content": "Say something short."}]
@@ -41,7 +41,9 @@ def _import_seconds(module: str, runs: int = 9) -> float:
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
     samples = []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
         samples.append(float(out.stdout.strip()))
     return statistics.median(samples)
 
@@ -62,7 +64,9 @@ def main() -> int:
         clients: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {
             "raw openai SDK": (
                 lambda: raw.chat.completions.create(model=MODEL, messages=PROMPT),  # type: ignore[arg-type]
-                lambda: list(raw.chat.completions.create(model=MODEL, messages=PROMPT, stream=True)),  # type: ignore[arg-type]
+                lambda: list(
+                    raw.chat.completions.create(model=MODEL, messages=PROMPT, stream=True)
+                ),  # type: ignore[arg-type]
             ),
             "ChatOpenRouter": (
                 lambda: ours.invoke(PROMPT[0]["content"]),
@@ -97,11 +101,14 @@ def main() -> int:
     base_invoke = _median_us(invoke_samples["raw openai SDK"])
     base_stream = _median_us(stream_samples["raw openai SDK"])
     print(f"rounds={args.rounds} chunks={args.chunks} python={sys.version.split()[0]}")
-    print(f"| client | invoke median (µs) | ratio | {args.chunks}-chunk stream median (µs) | ratio |")
+    print(
+        f"| client | invoke median (µs) | ratio | {args.chunks}-chunk stream median (µs) | ratio |"
+    )
     print("|---|---:|---:|---:|---:|")
     for name in clients:
         inv, st = _median_us(invoke_samples[name]), _median_us(stream_samples[name])
-        print(f"| {name} | {inv:,.0f} | {inv / base_invoke:.2f}x | {st:,.0f} | {st / base_stream:.2f}x |")
+        inv_ratio, st_ratio = inv / base_invoke, st / base_stream
+        print(f"| {name} | {inv:,.0f} | {inv_ratio:.2f}x | {st:,.0f} | {st_ratio:.2f}x |")
     print()
     print("| import | median (ms) | ratio |")
     print("|---|---:|---:|")

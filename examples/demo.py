@@ -29,9 +29,15 @@ def get_weather(city: str) -> str:
 def describe(msg: Any) -> str:
     meta, usage = msg.response_metadata, msg.usage_metadata or {}
     cost = meta.get("cost")
-    cost_text = "unknown" if cost is None else f"${cost:.6f}" + (" (estimated)" if meta.get("cost_estimated") else "")
-    return (f"served by {meta.get('provider')} ({meta.get('model_name')}); "
-            f"tokens in/out {usage.get('input_tokens')}/{usage.get('output_tokens')}; cost {cost_text}")
+    cost_text = (
+        "unknown"
+        if cost is None
+        else f"${cost:.6f}" + (" (estimated)" if meta.get("cost_estimated") else "")
+    )
+    return (
+        f"served by {meta.get('provider')} ({meta.get('model_name')}); "
+        f"tokens in/out {usage.get('input_tokens')}/{usage.get('output_tokens')}; cost {cost_text}"
+    )
 
 
 def run(llm: Any) -> None:
@@ -73,17 +79,21 @@ def main(argv: list[str]) -> int:
     from tests.support.cassettes import json_body_matcher
 
     record = "--record" in argv
-    recorder = project_vcr(record_mode="all" if record else "none",
-                           match_on=["method", "path", "json_body"])
+    recorder = project_vcr(
+        record_mode="all" if record else "none", match_on=["method", "path", "json_body"]
+    )
     recorder.register_matcher("json_body", json_body_matcher)
     with ExitStack() as stack:
         if record:
-            from tests.support.emulator import OpenRouterEmulator, catalog_entries
+            from tests.support.cassettes import catalog_entries
+            from tests.support.emulator import OpenRouterEmulator
 
             stack.enter_context(OpenRouterEmulator(port=18766, catalog=catalog_entries([model])))
         stack.enter_context(recorder.use_cassette(str(CASSETTE)))
-        print(f"{'recording' if record else 'offline replay of'} {CASSETTE.relative_to(ROOT)} "
-              "(set OPENROUTER_API_KEY to run live)")
+        print(
+            f"{'recording' if record else 'offline replay of'} {CASSETTE.relative_to(ROOT)} "
+            "(set OPENROUTER_API_KEY to run live)"
+        )
         run(ChatOpenRouter(model=model, api_key="demo-replay-key", base_url=REPLAY_BASE_URL))
     return 0
 

@@ -52,9 +52,12 @@ _ADVICE: dict[type[errors.OpenRouterError], str] = {
         "or check the account's provider and privacy settings at "
         "https://openrouter.ai/settings/privacy."
     ),
-    errors.ModelNotFoundError: "Check the model id; `python -m langchain_openrouter_fenic models` lists them.",
+    errors.ModelNotFoundError: (
+        "Check the model id; `python -m langchain_openrouter_fenic models` lists them."
+    ),
     errors.NotFoundError: (
-        "Check the model id (`python -m langchain_openrouter_fenic models` lists them) and base_url."
+        "Check the model id (`python -m langchain_openrouter_fenic models` lists them) "
+        "and base_url."
     ),
     errors.AuthenticationError: (
         "Check OPENROUTER_API_KEY (or ChatOpenRouter(api_key=...)); keys are managed at "
@@ -64,8 +67,12 @@ _ADVICE: dict[type[errors.OpenRouterError], str] = {
         "Add credits at https://openrouter.ai/settings/credits, or lower max_tokens so the "
         "request fits the remaining credit."
     ),
-    errors.ModerationError: "The input was flagged by moderation: rephrase it or choose another model.",
-    errors.PermissionDeniedError: "Check the key's restrictions, guardrails and the region it is used from.",
+    errors.ModerationError: (
+        "The input was flagged by moderation: rephrase it or choose another model."
+    ),
+    errors.PermissionDeniedError: (
+        "Check the key's restrictions, guardrails and the region it is used from."
+    ),
     errors.RateLimitError: (
         "Requests are retried up to max_retries times after the reset; to raise the limit add "
         "credits, use a paid (non-:free) model, or your own provider key (BYOK)."
@@ -82,14 +89,17 @@ _ADVICE: dict[type[errors.OpenRouterError], str] = {
 }
 
 
-def error_class_for(status: int | None, message: str = "", metadata: Mapping[str, Any] | None = None,
-                    error_type: str | None = None) -> type[errors.OpenRouterError]:
+def error_class_for(
+    status: int | None,
+    message: str = "",
+    metadata: Mapping[str, Any] | None = None,
+    error_type: str | None = None,
+) -> type[errors.OpenRouterError]:
     """The most specific class for an HTTP status (or an in-body error code) and its message."""
     metadata = metadata or {}
     lowered = message.lower()
-    if status == 404 or lowered.startswith("no endpoints found"):
-        if "no endpoints found" in lowered:
-            return errors.NoEndpointsError
+    if lowered.startswith("no endpoints found"):  # 404 in practice, but the text decides
+        return errors.NoEndpointsError
     if status == 403 and metadata.get("reasons"):
         return errors.ModerationError
     if error_type in _ERROR_TYPE_CLASSES:
@@ -122,7 +132,9 @@ def from_error_payload(
     assert isinstance(metadata, Mapping)
     if status is None and isinstance(code, int) and 100 <= code <= 599:
         status = code
-    availability = error.get("availability") if isinstance(error.get("availability"), Mapping) else {}
+    availability = (
+        error.get("availability") if isinstance(error.get("availability"), Mapping) else {}
+    )
     assert isinstance(availability, Mapping)
     error_type = metadata.get("error_type") or availability.get("code")
     cls = error_class_for(status, message, metadata, str(error_type) if error_type else None)
@@ -268,7 +280,10 @@ def _compose(
     if cls is errors.ModerationError:
         reasons = ", ".join(str(r) for r in metadata.get("reasons") or [])
         flagged = metadata.get("flagged_input")
-        parts.append(f"Flagged reasons: {reasons or 'unspecified'}" + (f"; input {flagged!r}." if flagged else "."))
+        parts.append(
+            f"Flagged reasons: {reasons or 'unspecified'}"
+            + (f"; input {flagged!r}." if flagged else ".")
+        )
     advice = next((text for klass, text in _ADVICE.items() if issubclass(cls, klass)), "")
     if provider and cls is not errors.NoEndpointsError:
         parts.append(

@@ -60,7 +60,7 @@ def to_openrouter_message(message: BaseMessage) -> dict[str, Any]:
 
 
 def _assistant(message: AIMessage) -> dict[str, Any]:
-    tool_calls = [
+    tool_calls: list[dict[str, Any]] = [
         {
             "id": call["id"],
             "type": "function",
@@ -93,10 +93,27 @@ def _assistant(message: AIMessage) -> dict[str, Any]:
     return out
 
 
+# assistant content blocks that other fields carry on the wire (tool_calls, reasoning)
+_ASSISTANT_SKIPPED_BLOCKS = {
+    "reasoning",
+    "thinking",
+    "redacted_thinking",
+    "tool_use",
+    "tool_call",
+    "tool_call_chunk",
+    "function_call",
+    "server_tool_call",
+}
+
+
 def _without_reasoning_blocks(content: str | list[Any]) -> str | list[Any]:
     if isinstance(content, str):
         return content
-    return [b for b in content if not (isinstance(b, Mapping) and b.get("type") == "reasoning")]
+    return [
+        b
+        for b in content
+        if not (isinstance(b, Mapping) and b.get("type") in _ASSISTANT_SKIPPED_BLOCKS)
+    ]
 
 
 def _tool_content(content: str | list[Any]) -> str | list[dict[str, Any]]:

@@ -14,11 +14,25 @@ __all__ = ["SAMPLING_KEYS", "build_body"]
 
 logger = logging.getLogger("langchain_openrouter_fenic")
 
-SAMPLING_KEYS = frozenset({
-    "temperature", "max_tokens", "max_completion_tokens", "top_p", "top_k", "frequency_penalty",
-    "presence_penalty", "repetition_penalty", "min_p", "top_a", "seed", "stop", "logit_bias",
-    "logprobs", "top_logprobs",
-})
+SAMPLING_KEYS = frozenset(
+    {
+        "temperature",
+        "max_tokens",
+        "max_completion_tokens",
+        "top_p",
+        "top_k",
+        "frequency_penalty",
+        "presence_penalty",
+        "repetition_penalty",
+        "min_p",
+        "top_a",
+        "seed",
+        "stop",
+        "logit_bias",
+        "logprobs",
+        "top_logprobs",
+    }
+)
 # keys LangChain passes to _generate that are for tracing only, never for the wire
 _LOCAL_ONLY_KEYS = frozenset({"ls_structured_output_format"})
 

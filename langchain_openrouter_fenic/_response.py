@@ -33,12 +33,22 @@ def result_from_completion(doc: Any, headers: Mapping[str, str] | None = None) -
     error = doc.get("error")
     if isinstance(error, Mapping) and not choices:
         raise _error_mapping.from_error_payload(
-            error, headers=headers, body=doc, generation_id=doc.get("id"), served_by=doc.get("provider")
+            error,
+            headers=headers,
+            body=doc,
+            generation_id=doc.get("id"),
+            served_by=doc.get("provider"),
         )
     if not choices:
         raise _error_mapping.from_error_payload(
-            {"message": "The completion has no choices (the provider returned nothing)", "code": 502},
-            headers=headers, body=doc, generation_id=doc.get("id"), served_by=doc.get("provider"),
+            {
+                "message": "The completion has no choices (the provider returned nothing)",
+                "code": 502,
+            },
+            headers=headers,
+            body=doc,
+            generation_id=doc.get("id"),
+            served_by=doc.get("provider"),
         )
     usage = usage_metadata(doc.get("usage"))
     generations = []
@@ -46,8 +56,13 @@ def result_from_completion(doc: Any, headers: Mapping[str, str] | None = None) -
         choice_error = choice.get("error")
         if isinstance(choice_error, Mapping) or choice.get("finish_reason") == "error":
             raise _error_mapping.from_error_payload(
-                choice_error if isinstance(choice_error, Mapping) else {"message": "finish_reason: error"},
-                headers=headers, body=doc, generation_id=doc.get("id"), served_by=doc.get("provider"),
+                choice_error
+                if isinstance(choice_error, Mapping)
+                else {"message": "finish_reason: error"},
+                headers=headers,
+                body=doc,
+                generation_id=doc.get("id"),
+                served_by=doc.get("provider"),
             )
         message = _message(choice.get("message") or {}, doc, choice, usage)
         info = {"finish_reason": choice.get("finish_reason")}
@@ -57,8 +72,12 @@ def result_from_completion(doc: Any, headers: Mapping[str, str] | None = None) -
     return ChatResult(generations=generations, llm_output=_llm_output(doc))
 
 
-def _message(msg: Mapping[str, Any], doc: Mapping[str, Any], choice: Mapping[str, Any],
-             usage: UsageMetadata | None) -> AIMessage:
+def _message(
+    msg: Mapping[str, Any],
+    doc: Mapping[str, Any],
+    choice: Mapping[str, Any],
+    usage: UsageMetadata | None,
+) -> AIMessage:
     additional: dict[str, Any] = {}
     if isinstance(msg.get("reasoning"), str):
         additional["reasoning_content"] = msg["reasoning"]
@@ -74,12 +93,24 @@ def _message(msg: Mapping[str, Any], doc: Mapping[str, Any], choice: Mapping[str
         try:
             args = json.loads(args_text) if args_text.strip() else {}
         except json.JSONDecodeError as exc:
-            invalid.append(invalid_tool_call(name=fn.get("name"), args=args_text, id=raw.get("id"),
-                                             error=f"Arguments are not valid JSON: {exc}"))
+            invalid.append(
+                invalid_tool_call(
+                    name=fn.get("name"),
+                    args=args_text,
+                    id=raw.get("id"),
+                    error=f"Arguments are not valid JSON: {exc}",
+                )
+            )
             continue
         if not isinstance(args, dict):
-            invalid.append(invalid_tool_call(name=fn.get("name"), args=args_text, id=raw.get("id"),
-                                             error="Arguments are not a JSON object"))
+            invalid.append(
+                invalid_tool_call(
+                    name=fn.get("name"),
+                    args=args_text,
+                    id=raw.get("id"),
+                    error="Arguments are not a JSON object",
+                )
+            )
             continue
         tool_calls.append(tool_call(name=fn.get("name") or "", args=args, id=raw.get("id")))
     return AIMessage(
@@ -131,8 +162,12 @@ def _response_metadata(doc: Mapping[str, Any], choice: Mapping[str, Any]) -> dic
 
 
 def _llm_output(doc: Mapping[str, Any]) -> dict[str, Any]:
-    return {"model_name": doc.get("model"), "id": doc.get("id"), "provider": doc.get("provider"),
-            "token_usage": doc.get("usage")}
+    return {
+        "model_name": doc.get("model"),
+        "id": doc.get("id"),
+        "provider": doc.get("provider"),
+        "token_usage": doc.get("usage"),
+    }
 
 
 def usage_metadata(usage: Any) -> UsageMetadata | None:
@@ -142,8 +177,11 @@ def usage_metadata(usage: Any) -> UsageMetadata | None:
     prompt = int(usage.get("prompt_tokens") or 0)
     completion = int(usage.get("completion_tokens") or 0)
     total = usage.get("total_tokens")
-    out = UsageMetadata(input_tokens=prompt, output_tokens=completion,
-                        total_tokens=int(total) if total is not None else prompt + completion)
+    out = UsageMetadata(
+        input_tokens=prompt,
+        output_tokens=completion,
+        total_tokens=int(total) if total is not None else prompt + completion,
+    )
     prompt_details = usage.get("prompt_tokens_details") or {}
     input_details = InputTokenDetails()
     if prompt_details.get("cached_tokens") is not None:
@@ -174,7 +212,9 @@ class StreamAssembler:
     string metadata when it adds chunks, so repeating it per chunk would corrupt it.
     """
 
-    def __init__(self, *, include_usage: bool = True, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, *, include_usage: bool = True, headers: Mapping[str, str] | None = None
+    ) -> None:
         self._include_usage = include_usage
         self._headers = headers or {}
         self._doc: dict[str, Any] = {}
@@ -194,8 +234,11 @@ class StreamAssembler:
             self._usage = event["usage"]
         if isinstance(event.get("error"), Mapping):
             raise _error_mapping.from_error_payload(
-                event["error"], headers=self._headers, body=event,
-                generation_id=self._doc.get("id"), served_by=self._doc.get("provider"),
+                event["error"],
+                headers=self._headers,
+                body=event,
+                generation_id=self._doc.get("id"),
+                served_by=self._doc.get("provider"),
             )
         choices = event.get("choices") or []
         choice = next((c for c in choices if c.get("index", 0) == 0), None)
@@ -206,8 +249,11 @@ class StreamAssembler:
                 self._choice[key] = choice[key]
         if isinstance(choice.get("error"), Mapping):
             raise _error_mapping.from_error_payload(
-                choice["error"], headers=self._headers, body=event,
-                generation_id=self._doc.get("id"), served_by=self._doc.get("provider"),
+                choice["error"],
+                headers=self._headers,
+                body=event,
+                generation_id=self._doc.get("id"),
+                served_by=self._doc.get("provider"),
             )
         return self._delta_chunk(choice.get("delta") or {})
 
@@ -239,7 +285,9 @@ class StreamAssembler:
         if not content and not additional and not calls:
             return None
         return ChatGenerationChunk(
-            message=AIMessageChunk(content=content, additional_kwargs=additional, tool_call_chunks=calls)
+            message=AIMessageChunk(
+                content=content, additional_kwargs=additional, tool_call_chunks=calls
+            )
         )
 
     def finish(self) -> ChatGenerationChunk:
@@ -269,8 +317,11 @@ def _merge_reasoning_details(acc: list[dict[str, Any]], deltas: Any) -> None:
         if not isinstance(delta, Mapping):
             continue
         last = acc[-1] if acc else None
-        same = (last is not None and last.get("index") == delta.get("index")
-                and last.get("type") == delta.get("type"))
+        same = (
+            last is not None
+            and last.get("index") == delta.get("index")
+            and last.get("type") == delta.get("type")
+        )
         if not same:
             acc.append(dict(delta))
             continue

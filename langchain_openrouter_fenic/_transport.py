@@ -231,7 +231,9 @@ async def _asse_events(response: Any, headers: Mapping[str, str]) -> AsyncIterat
 
 
 # -- plain GETs for the catalog ------------------------------------------------------------
-_shared: dict[tuple[str, str | None, tuple[tuple[str, str], ...], float | None], Any] = {}
+_shared: dict[
+    tuple[str, str | None, tuple[tuple[str, str], ...], float | None], OpenRouterTransport
+] = {}
 _shared_lock = threading.Lock()
 
 
@@ -246,7 +248,7 @@ def _transport_for(
                 base_url=base_url, api_key=api_key, headers=headers, timeout=timeout
             )
             _shared[key] = transport
-    return transport  # type: ignore[no-any-return]
+    return transport
 
 
 def get_json(

@@ -10,7 +10,7 @@ from contextlib import AsyncExitStack, ExitStack
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LanguageModelInput, LangSmithParams
+from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
@@ -35,12 +35,28 @@ logger = logging.getLogger(__name__)
 _CHAT_PATH = "/chat/completions"
 # sampling fields sent only when set, and only when the model lists them (catalog)
 _SAMPLING_FIELDS = (
-    "temperature", "max_tokens", "top_p", "top_k", "frequency_penalty", "presence_penalty",
-    "repetition_penalty", "min_p", "top_a", "seed", "logit_bias", "logprobs", "top_logprobs",
+    "temperature",
+    "max_tokens",
+    "top_p",
+    "top_k",
+    "frequency_penalty",
+    "presence_penalty",
+    "repetition_penalty",
+    "min_p",
+    "top_a",
+    "seed",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
 )
 # request keys that callers bind (bind_tools, with_structured_output, .bind) and that are sent as is
-_ROUTING_FIELDS = ("models", "reasoning_effort", "reasoning_max_tokens", "provider",
-                   "structured_output_strategy")
+_ROUTING_FIELDS = (
+    "models",
+    "reasoning_effort",
+    "reasoning_max_tokens",
+    "provider",
+    "structured_output_strategy",
+)
 
 
 class ChatOpenRouter(BaseChatModel):
@@ -66,9 +82,7 @@ class ChatOpenRouter(BaseChatModel):
         default_factory=secret_from_env("OPENROUTER_API_KEY", default=None)
     )
     """API key; default: env ``OPENROUTER_API_KEY``. Never shown in repr, logs or dumps."""
-    base_url: str = Field(
-        default_factory=from_env("OPENROUTER_API_BASE", default=DEFAULT_BASE_URL)
-    )
+    base_url: str = Field(default_factory=from_env("OPENROUTER_API_BASE", default=DEFAULT_BASE_URL))
     """API base; default: env ``OPENROUTER_API_BASE``, else ``https://openrouter.ai/api/v1``."""
     app_url: str | None = Field(default_factory=from_env("OPENROUTER_APP_URL", default=None))
     """Sent as ``HTTP-Referer`` for app attribution (env ``OPENROUTER_APP_URL``)."""
@@ -145,7 +159,7 @@ class ChatOpenRouter(BaseChatModel):
                 "reasoning_effort and reasoning_max_tokens are mutually exclusive: set one of them."
             )
         self._flat_profile = Profile(
-            models=self.models,
+            models=tuple(self.models) if self.models is not None else None,
             reasoning_effort=self.reasoning_effort,
             reasoning_max_tokens=self.reasoning_max_tokens,
             provider=self.provider,
@@ -197,13 +211,19 @@ class ChatOpenRouter(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"model": self.model, "base_url": self.base_url, **self._sampling_params(),
-                "profile": self.default_profile}
+        return {
+            "model": self.model,
+            "base_url": self.base_url,
+            **self._sampling_params(),
+            "profile": self.default_profile,
+        }
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = LangSmithParams(ls_provider="openrouter",
-                                 ls_model_name=kwargs.get("model") or self.model,
-                                 ls_model_type="chat")
+        params = LangSmithParams(
+            ls_provider="openrouter",
+            ls_model_name=kwargs.get("model") or self.model,
+            ls_model_type="chat",
+        )
         if self.temperature is not None:
             params["ls_temperature"] = self.temperature
         if self.max_tokens is not None:
@@ -243,10 +263,10 @@ class ChatOpenRouter(BaseChatModel):
             self.profile = _profile_of(info)
 
     def _resolve_model_profile(self) -> ModelProfile | None:
-        # construction must not fail or hang on the network: use a catalog already in memory or on disk
+        # construction must not fail or hang on the network: only a catalog in memory or on disk
         try:
             info = self.catalog.cached(self.model)
-        except Exception:  # noqa: BLE001 - a profile is optional at construction
+        except Exception:
             return None
         return _profile_of(info) if info is not None else None
 
@@ -268,10 +288,20 @@ class ChatOpenRouter(BaseChatModel):
 
     # -- request -------------------------------------------------------------------------------
     def _sampling_params(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _SAMPLING_FIELDS if getattr(self, name) is not None}
+        return {
+            name: getattr(self, name)
+            for name in _SAMPLING_FIELDS
+            if getattr(self, name) is not None
+        }
 
-    def _request_body(self, messages: Sequence[BaseMessage], stop: list[str] | None,
-                      stream: bool, info: ModelInfo | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+    def _request_body(
+        self,
+        messages: Sequence[BaseMessage],
+        stop: list[str] | None,
+        stream: bool,
+        info: ModelInfo | None,
+        kwargs: dict[str, Any],
+    ) -> dict[str, Any]:
         from ._request import build_body
 
         return build_body(
@@ -291,24 +321,35 @@ class ChatOpenRouter(BaseChatModel):
             if model is None or model == self.model:
                 return self.model_info()
             return self.catalog.get(model)
-        except Exception as exc:  # noqa: BLE001
-            return _catalog_unavailable(exc)
+        except Exception as exc:
+            _catalog_unavailable(exc)
+            return None
 
     async def _ainfo_or_none(self, model: str | None) -> ModelInfo | None:
         try:
             if model is None or model == self.model:
                 return await self.amodel_info()
             return await self.catalog.aget(model)
-        except Exception as exc:  # noqa: BLE001
-            return _catalog_unavailable(exc)
+        except Exception as exc:
+            _catalog_unavailable(exc)
+            return None
 
     def _retry_options(self) -> dict[str, Any]:
-        return {"max_retries": self.max_retries, "rate_limiter": self.rate_limiter,
-                "max_rate_limit_wait": self.max_rate_limit_wait, "first_attempt_acquired": True}
+        return {
+            "max_retries": self.max_retries,
+            "rate_limiter": self.rate_limiter,
+            "max_rate_limit_wait": self.max_rate_limit_wait,
+            "first_attempt_acquired": True,
+        }
 
     # -- generation ----------------------------------------------------------------------------
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         if self.streaming:
             from langchain_core.language_models.chat_models import generate_from_stream
 
@@ -323,9 +364,13 @@ class ChatOpenRouter(BaseChatModel):
         result = _retry.call_with_retries(attempt, **self._retry_options())
         return _with_estimated_cost(result, info)
 
-    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                         run_manager: AsyncCallbackManagerForLLMRun | None = None,
-                         **kwargs: Any) -> ChatResult:
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         if self.streaming:
             from langchain_core.language_models.chat_models import agenerate_from_stream
 
@@ -340,9 +385,13 @@ class ChatOpenRouter(BaseChatModel):
         result = await _retry.acall_with_retries(attempt, **self._retry_options())
         return _with_estimated_cost(result, info)
 
-    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                run_manager: CallbackManagerForLLMRun | None = None,
-                **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
         info = self._info_or_none(kwargs.get("model"))
         body = self._request_body(messages, stop, True, info, kwargs)
         with ExitStack() as stack:
@@ -351,8 +400,9 @@ class ChatOpenRouter(BaseChatModel):
                 # retried as a whole until the first chunk exists; after that, never
                 with ExitStack() as attempt_stack:
                     opened = attempt_stack.enter_context(self._transport.stream(_CHAT_PATH, body))
-                    assembler = _response.StreamAssembler(include_usage=self.stream_usage,
-                                                          headers=opened.headers)
+                    assembler = _response.StreamAssembler(
+                        include_usage=self.stream_usage, headers=opened.headers
+                    )
                     first = _first_chunks(assembler, opened.events)
                     stack.push(attempt_stack.pop_all())
                     return assembler, opened.events, first
@@ -368,9 +418,13 @@ class ChatOpenRouter(BaseChatModel):
             _retry.report_success(self.rate_limiter)
             yield final
 
-    async def _astream(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                       run_manager: AsyncCallbackManagerForLLMRun | None = None,
-                       **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
         info = await self._ainfo_or_none(kwargs.get("model"))
         body = self._request_body(messages, stop, True, info, kwargs)
         async with AsyncExitStack() as stack:
@@ -380,8 +434,9 @@ class ChatOpenRouter(BaseChatModel):
                     opened = await attempt_stack.enter_async_context(
                         self._transport.astream(_CHAT_PATH, body)
                     )
-                    assembler = _response.StreamAssembler(include_usage=self.stream_usage,
-                                                          headers=opened.headers)
+                    assembler = _response.StreamAssembler(
+                        include_usage=self.stream_usage, headers=opened.headers
+                    )
                     first = await _afirst_chunks(assembler, opened.events)
                     stack.push_async_exit(attempt_stack.pop_all())
                     return assembler, opened.events, first
@@ -427,7 +482,7 @@ class ChatOpenRouter(BaseChatModel):
             kwargs["parallel_tool_calls"] = parallel_tool_calls
         return super().bind(tools=formatted, **kwargs)
 
-    def with_structured_output(  # type: ignore[override]
+    def with_structured_output(
         self,
         schema: dict[str, Any] | type,
         *,
@@ -442,8 +497,14 @@ class ChatOpenRouter(BaseChatModel):
             raise ValueError(f"Unexpected arguments to with_structured_output: {sorted(kwargs)}")
         from .structured_output import with_structured_output
 
-        return with_structured_output(self, schema, method=method, include_raw=include_raw,
-                                      strict=strict, strict_capabilities=strict_capabilities)
+        return with_structured_output(
+            self,
+            schema,
+            method=method,
+            include_raw=include_raw,
+            strict=strict,
+            strict_capabilities=strict_capabilities,
+        )
 
 
 def _profile_of(info: ModelInfo) -> ModelProfile:
@@ -458,13 +519,18 @@ def _catalog_unavailable(exc: Exception) -> None:
     if isinstance(exc, (ModelNotFoundError, ValueError)):
         raise exc
     if isinstance(exc, OpenRouterError):
-        logger.warning("OpenRouter model catalog unavailable (%s); sending the request "
-                       "without catalog checks.", exc)
+        logger.warning(
+            "OpenRouter model catalog unavailable (%s); sending the request "
+            "without catalog checks.",
+            exc,
+        )
         return None
     raise exc
 
 
-def _first_chunks(assembler: _response.StreamAssembler, events: Iterator[Any]) -> list[ChatGenerationChunk]:
+def _first_chunks(
+    assembler: _response.StreamAssembler, events: Iterator[Any]
+) -> list[ChatGenerationChunk]:
     for event in events:
         chunk = assembler.feed(event)
         if chunk is not None:
@@ -472,8 +538,9 @@ def _first_chunks(assembler: _response.StreamAssembler, events: Iterator[Any]) -
     return []
 
 
-async def _afirst_chunks(assembler: _response.StreamAssembler,
-                         events: AsyncIterator[Any]) -> list[ChatGenerationChunk]:
+async def _afirst_chunks(
+    assembler: _response.StreamAssembler, events: AsyncIterator[Any]
+) -> list[ChatGenerationChunk]:
     async for event in events:
         chunk = assembler.feed(event)
         if chunk is not None:
@@ -481,7 +548,9 @@ async def _afirst_chunks(assembler: _response.StreamAssembler,
     return []
 
 
-def _chain(first: list[ChatGenerationChunk], rest: Iterator[ChatGenerationChunk]) -> Iterator[ChatGenerationChunk]:
+def _chain(
+    first: list[ChatGenerationChunk], rest: Iterator[ChatGenerationChunk]
+) -> Iterator[ChatGenerationChunk]:
     yield from first
     yield from rest
 
@@ -519,7 +588,9 @@ def _with_estimated_cost(result: ChatResult, info: ModelInfo | None) -> ChatResu
     return result
 
 
-def _with_estimated_cost_chunk(chunk: ChatGenerationChunk, info: ModelInfo | None) -> ChatGenerationChunk:
+def _with_estimated_cost_chunk(
+    chunk: ChatGenerationChunk, info: ModelInfo | None
+) -> ChatGenerationChunk:
     _estimate_cost(chunk.message, info)
     return chunk
 
@@ -535,11 +606,13 @@ def _estimate_cost(message: BaseMessage, info: ModelInfo | None) -> None:
     from .catalog import estimate_cost
 
     details = usage.get("prompt_tokens_details") or {}
-    cost = estimate_cost(info, prompt_tokens=int(usage.get("prompt_tokens") or 0),
-                         completion_tokens=int(usage.get("completion_tokens") or 0),
-                         cached_tokens=int(details.get("cached_tokens") or 0),
-                         cache_write_tokens=int(details.get("cache_write_tokens") or 0))
+    cost = estimate_cost(
+        info,
+        prompt_tokens=int(usage.get("prompt_tokens") or 0),
+        completion_tokens=int(usage.get("completion_tokens") or 0),
+        cached_tokens=int(details.get("cached_tokens") or 0),
+        cache_write_tokens=int(details.get("cache_write_tokens") or 0),
+    )
     if cost is not None:
         meta["cost"] = cost
         meta["cost_estimated"] = True
-

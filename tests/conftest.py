@@ -14,20 +14,31 @@ ROOT = Path(__file__).resolve().parents[1]
 CASSETTES = ROOT / "cassettes"
 
 # what a cassette may never keep; rate-limit and content-type headers are kept on purpose
-SCRUBBED_REQUEST_HEADERS = ["authorization", "cookie", "x-api-key", "openai-organization",
-                            "openai-project"]
+SCRUBBED_REQUEST_HEADERS = [
+    "authorization",
+    "cookie",
+    "x-api-key",
+    "openai-organization",
+    "openai-project",
+]
 SCRUBBED_RESPONSE_HEADERS = ["set-cookie", "cf-ray", "x-clerk-user-id"]
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(tmp_path_factory: pytest.TempPathFactory,
-                          monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_environment(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No test sees the developer's key, base URL or catalog cache."""
-    for name in ("OPENROUTER_API_KEY", "OPENROUTER_API_BASE", "OPENROUTER_APP_URL",
-                 "OPENROUTER_APP_TITLE"):
+    for name in (
+        "OPENROUTER_API_KEY",
+        "OPENROUTER_API_BASE",
+        "OPENROUTER_APP_URL",
+        "OPENROUTER_APP_TITLE",
+    ):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("LANGCHAIN_OPENROUTER_FENIC_CACHE_DIR",
-                       str(tmp_path_factory.mktemp("catalog-cache")))
+    monkeypatch.setenv(
+        "LANGCHAIN_OPENROUTER_FENIC_CACHE_DIR", str(tmp_path_factory.mktemp("catalog-cache"))
+    )
 
 
 def _drop_response_headers(response: dict[str, Any]) -> dict[str, Any]:

@@ -23,8 +23,11 @@ def _load(path: Path) -> tuple[str, dict[str, Any]]:
     chat = data["interactions"][1]
     model = __import__("json").loads(chat["request"]["body"]).get("model") or "openai/gpt-4o"
     response = chat["response"]
-    exp = expected_from(response["status"]["code"], response["headers"]["content-type"][0],
-                        response["body"]["string"])
+    exp = expected_from(
+        response["status"]["code"],
+        response["headers"]["content-type"][0],
+        response["body"]["string"],
+    )
     return model, exp
 
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+
+# random ids that callers mint per run (e.g. uuid4 tool-call ids in few-shot examples)
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _json(body: Any) -> Any:
@@ -11,6 +15,7 @@ def _json(body: Any) -> Any:
         return None
     if isinstance(body, bytes):
         body = body.decode("utf-8", "replace")
+    body = _UUID.sub("<uuid>", body)
     try:
         return json.loads(body) if body else None
     except (TypeError, ValueError):
@@ -27,3 +32,19 @@ def reset_shared_state() -> None:
     from langchain_openrouter_fenic import catalog
 
     catalog.ModelCatalog.clear_shared()
+
+
+def catalog_entries(model_ids: list[str]) -> list[dict[str, Any]]:
+    """The shipped real-catalog entries of these models (a small catalog keeps cassettes small)."""
+    from importlib import resources
+
+    snapshot = json.loads(
+        resources.files("langchain_openrouter_fenic")
+        .joinpath("data/catalog-snapshot.json")
+        .read_text()
+    )
+    wanted = {entry["id"]: entry for entry in snapshot["data"] if entry["id"] in model_ids}
+    missing = set(model_ids) - set(wanted)
+    if missing:
+        raise KeyError(f"not in the catalog snapshot: {sorted(missing)}")
+    return [wanted[m] for m in model_ids]

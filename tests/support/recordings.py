@@ -1,4 +1,4 @@
-"""What a faithful client must report for a recorded OpenRouter answer, read from the answer only."""
+"""What a faithful client must report for a recorded OpenRouter answer, from the answer alone."""
 
 from __future__ import annotations
 
@@ -18,8 +18,10 @@ def expected_from(status: int, content_type: str, body: str) -> dict[str, Any]:
     exp: dict[str, Any] = {"status": status, "stream": "event-stream" in content_type}
     if status >= 400:
         err = json.loads(body).get("error", {})
-        exp["error"] = {"message": err.get("message", ""),
-                        "provider": (err.get("metadata") or {}).get("provider_name")}
+        exp["error"] = {
+            "message": err.get("message", ""),
+            "provider": (err.get("metadata") or {}).get("provider_name"),
+        }
         return exp
     if not exp["stream"]:
         doc = json.loads(body)
@@ -31,12 +33,18 @@ def expected_from(status: int, content_type: str, body: str) -> dict[str, Any]:
         content = msg.get("content")
         exp.update(
             text=content if isinstance(content, str) else "",
-            tool_calls=[(t["function"]["name"], t["function"].get("arguments") or "")
-                        for t in msg.get("tool_calls") or []],
-            reasoning=msg.get("reasoning"), reasoning_details=msg.get("reasoning_details"),
+            tool_calls=[
+                (t["function"]["name"], t["function"].get("arguments") or "")
+                for t in msg.get("tool_calls") or []
+            ],
+            reasoning=msg.get("reasoning"),
+            reasoning_details=msg.get("reasoning_details"),
             finish_reason=choice.get("finish_reason"),
             native_finish_reason=choice.get("native_finish_reason"),
-            usage=doc.get("usage"), provider=doc.get("provider"), model=doc.get("model"), id=doc.get("id"),
+            usage=doc.get("usage"),
+            provider=doc.get("provider"),
+            model=doc.get("model"),
+            id=doc.get("id"),
         )
         return exp
     text, reasoning, tools = "", "", {}
@@ -61,9 +69,18 @@ def expected_from(status: int, content_type: str, body: str) -> dict[str, Any]:
     if error:
         exp["error"] = {"message": error.get("message", ""), "provider": None}
         return exp
-    exp.update(text=text, tool_calls=[tuple(v) for _, v in sorted(tools.items())],
-               reasoning=reasoning or None, reasoning_details=None, finish_reason=finish,
-               native_finish_reason=native, usage=usage, provider=provider, model=model, id=gid)
+    exp.update(
+        text=text,
+        tool_calls=[tuple(v) for _, v in sorted(tools.items())],
+        reasoning=reasoning or None,
+        reasoning_details=None,
+        finish_reason=finish,
+        native_finish_reason=native,
+        usage=usage,
+        provider=provider,
+        model=model,
+        id=gid,
+    )
     return exp
 
 

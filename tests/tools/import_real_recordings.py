@@ -31,12 +31,26 @@ def catalog_entry(model: str, catalog: dict[str, dict]) -> dict:
     if model in catalog:
         return catalog[model]
     return {
-        "id": model, "name": model, "context_length": 128000, "x-synthesized": True,
+        "id": model,
+        "name": model,
+        "context_length": 128000,
+        "x-synthesized": True,
         "pricing": {"prompt": "0.000001", "completion": "0.000002"},
-        "architecture": {"input_modalities": ["text", "image", "file"], "output_modalities": ["text"]},
+        "architecture": {
+            "input_modalities": ["text", "image", "file"],
+            "output_modalities": ["text"],
+        },
         "top_provider": {"context_length": 128000, "max_completion_tokens": 16384},
-        "supported_parameters": ["max_tokens", "temperature", "tools", "tool_choice", "response_format",
-                                 "structured_outputs", "reasoning", "include_reasoning"],
+        "supported_parameters": [
+            "max_tokens",
+            "temperature",
+            "tools",
+            "tool_choice",
+            "response_format",
+            "structured_outputs",
+            "reasoning",
+            "include_reasoning",
+        ],
     }
 
 
@@ -47,11 +61,11 @@ def cassette_name(rec_id: str) -> str:
 
 
 def main(recordings: str, catalog_path: str, out_dir: str) -> int:
-    catalog = {m["id"]: m for m in json.load(open(catalog_path))}
+    catalog = {m["id"]: m for m in json.loads(Path(catalog_path).read_text())}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     count = 0
-    for line in open(recordings):
+    for line in Path(recordings).read_text().splitlines():
         rec = json.loads(line)
         req, resp = rec["request"], rec["response"]
         if req["method"] != "POST" or not req["url"].split("?")[0].endswith("/chat/completions"):
@@ -61,15 +75,32 @@ def main(recordings: str, catalog_path: str, out_dir: str) -> int:
         cassette = {
             "x-source": {"id": rec["id"], "repository_path": rec["source"]},
             "interactions": [
-                {"request": {"method": "GET", "uri": f"{BASE}/models/user", "body": None, "headers": {}},
-                 "response": {"status": {"code": 200, "message": "OK"},
-                              "headers": {"content-type": ["application/json"]},
-                              "body": {"string": models_body}}},
-                {"request": {"method": "POST", "uri": f"{BASE}/chat/completions",
-                             "body": json.dumps(req.get("body"), sort_keys=True), "headers": {}},
-                 "response": {"status": {"code": resp["status"], "message": ""},
-                              "headers": {"content-type": [resp["content_type"] or "application/json"]},
-                              "body": {"string": scrub(resp["body"])}}},
+                {
+                    "request": {
+                        "method": "GET",
+                        "uri": f"{BASE}/models/user",
+                        "body": None,
+                        "headers": {},
+                    },
+                    "response": {
+                        "status": {"code": 200, "message": "OK"},
+                        "headers": {"content-type": ["application/json"]},
+                        "body": {"string": models_body},
+                    },
+                },
+                {
+                    "request": {
+                        "method": "POST",
+                        "uri": f"{BASE}/chat/completions",
+                        "body": json.dumps(req.get("body"), sort_keys=True),
+                        "headers": {},
+                    },
+                    "response": {
+                        "status": {"code": resp["status"], "message": ""},
+                        "headers": {"content-type": [resp["content_type"] or "application/json"]},
+                        "body": {"string": scrub(resp["body"])},
+                    },
+                },
             ],
             "version": 1,
         }

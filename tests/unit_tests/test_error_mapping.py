@@ -50,7 +50,9 @@ def test_every_documented_status_is_in_the_table() -> None:
 
 def test_provider_error_names_the_provider_and_the_way_out() -> None:
     raw = '{"error": {"message": "messages.0: all messages must have non-empty content"}}'
-    err = from_http(400, {}, _body(400, "Provider returned error", provider_name="Anthropic", raw=raw))
+    err = from_http(
+        400, {}, _body(400, "Provider returned error", provider_name="Anthropic", raw=raw)
+    )
     assert isinstance(err, errors.ProviderError)
     assert err.provider_name == "Anthropic"
     assert err.raw == raw
@@ -68,8 +70,18 @@ def test_no_endpoints_is_its_own_class_with_fenic_advice() -> None:
 
 
 def test_moderation_reasons_are_kept() -> None:
-    err = from_http(403, {}, _body(403, "Input flagged", reasons=["violence"], flagged_input="x",
-                                   provider_name="OpenAI", model_slug="openai/gpt-4o"))
+    err = from_http(
+        403,
+        {},
+        _body(
+            403,
+            "Input flagged",
+            reasons=["violence"],
+            flagged_input="x",
+            provider_name="OpenAI",
+            model_slug="openai/gpt-4o",
+        ),
+    )
     assert isinstance(err, errors.ModerationError)
     assert err.reasons == ["violence"] and "violence" in str(err)
 
@@ -83,8 +95,17 @@ def test_rate_limit_keeps_headers_and_retry_after() -> None:
 
 
 def test_provider_retry_after_seconds_from_metadata() -> None:
-    err = from_http(429, {}, _body(429, "Provider returned error", provider_name="Venice",
-                                   retry_after_seconds=17, headers={"Retry-After": "17"}))
+    err = from_http(
+        429,
+        {},
+        _body(
+            429,
+            "Provider returned error",
+            provider_name="Venice",
+            retry_after_seconds=17,
+            headers={"Retry-After": "17"},
+        ),
+    )
     assert isinstance(err, errors.RateLimitError)
     assert err.retry_after == 17 and err.provider_name == "Venice"
 
@@ -96,8 +117,11 @@ def test_non_json_error_body_still_maps() -> None:
 
 
 def test_mid_stream_error_with_string_code() -> None:
-    err = from_error_payload({"code": "server_error", "message": "Provider disconnected"},
-                             served_by="Minimax", generation_id="gen-1")
+    err = from_error_payload(
+        {"code": "server_error", "message": "Provider disconnected"},
+        served_by="Minimax",
+        generation_id="gen-1",
+    )
     assert isinstance(err, errors.OpenRouterError)
     assert err.code == "server_error" and err.provider_name == "Minimax"
     assert err.generation_id == "gen-1"
@@ -105,15 +129,23 @@ def test_mid_stream_error_with_string_code() -> None:
 
 
 def test_error_type_refines_the_class() -> None:
-    err = from_error_payload({"code": 502, "message": "overloaded",
-                              "metadata": {"error_type": "provider_overloaded"}})
+    err = from_error_payload(
+        {"code": 502, "message": "overloaded", "metadata": {"error_type": "provider_overloaded"}}
+    )
     assert isinstance(err, errors.ProviderOverloadedError)
 
 
 def test_errors_survive_pickling() -> None:
-    err = from_http(400, {"x-generation-id": "gen-9"},
-                    _body(400, "Provider returned error", provider_name="Google", raw="boom"))
+    err = from_http(
+        400,
+        {"x-generation-id": "gen-9"},
+        _body(400, "Provider returned error", provider_name="Google", raw="boom"),
+    )
     copy = pickle.loads(pickle.dumps(err))
     assert type(copy) is type(err)
     assert (copy.status_code, copy.provider_name, copy.raw, copy.generation_id) == (
-        400, "Google", "boom", "gen-9")
+        400,
+        "Google",
+        "boom",
+        "gen-9",
+    )

@@ -16,26 +16,36 @@ from langchain_openrouter_fenic._messages import to_openrouter_message, to_openr
 
 
 def test_system_and_developer_roles() -> None:
-    assert to_openrouter_message(SystemMessage("be brief")) == {"role": "system", "content": "be brief"}
+    assert to_openrouter_message(SystemMessage("be brief")) == {
+        "role": "system",
+        "content": "be brief",
+    }
     dev = SystemMessage("rules", additional_kwargs={"__openai_role__": "developer"})
     assert to_openrouter_message(dev)["role"] == "developer"
 
 
 def test_human_multimodal_parts() -> None:
-    msg = HumanMessage(content=[
-        {"type": "text", "text": "look", "cache_control": {"type": "ephemeral"}},
-        {"type": "image", "url": "https://example.com/cat.png"},
-        {"type": "image", "base64": "AAAA", "mime_type": "image/png"},
-        {"type": "file", "base64": "JVBE", "mime_type": "application/pdf", "filename": "a.pdf"},
-        {"type": "audio", "base64": "UklG", "mime_type": "audio/wav"},
-        {"type": "image_url", "image_url": {"url": "https://example.com/dog.jpg", "detail": "low"}},
-    ])
+    msg = HumanMessage(
+        content=[
+            {"type": "text", "text": "look", "cache_control": {"type": "ephemeral"}},
+            {"type": "image", "url": "https://example.com/cat.png"},
+            {"type": "image", "base64": "AAAA", "mime_type": "image/png"},
+            {"type": "file", "base64": "JVBE", "mime_type": "application/pdf", "filename": "a.pdf"},
+            {"type": "audio", "base64": "UklG", "mime_type": "audio/wav"},
+            {
+                "type": "image_url",
+                "image_url": {"url": "https://example.com/dog.jpg", "detail": "low"},
+            },
+        ]
+    )
     parts = to_openrouter_message(msg)["content"]
     assert parts[0] == {"type": "text", "text": "look", "cache_control": {"type": "ephemeral"}}
     assert parts[1] == {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
     assert parts[2] == {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
-    assert parts[3] == {"type": "file", "file": {"filename": "a.pdf",
-                                                 "file_data": "data:application/pdf;base64,JVBE"}}
+    assert parts[3] == {
+        "type": "file",
+        "file": {"filename": "a.pdf", "file_data": "data:application/pdf;base64,JVBE"},
+    }
     assert parts[4] == {"type": "input_audio", "input_audio": {"data": "UklG", "format": "wav"}}
     assert parts[5]["image_url"]["detail"] == "low"
 
@@ -46,8 +56,15 @@ def test_base64_block_without_mime_type_is_a_clear_error() -> None:
 
 
 def test_assistant_tool_calls_and_reasoning_details_go_back_unchanged() -> None:
-    details = [{"type": "reasoning.encrypted", "data": "xyz", "id": "r1", "format": "anthropic-claude-v1",
-                "index": 0}]
+    details = [
+        {
+            "type": "reasoning.encrypted",
+            "data": "xyz",
+            "id": "r1",
+            "format": "anthropic-claude-v1",
+            "index": 0,
+        }
+    ]
     ai = AIMessage(
         content="",
         tool_calls=[{"name": "get_weather", "args": {"city": "Paris"}, "id": "call_1"}],
@@ -55,8 +72,13 @@ def test_assistant_tool_calls_and_reasoning_details_go_back_unchanged() -> None:
     )
     out = to_openrouter_message(ai)
     assert out["content"] is None
-    assert out["tool_calls"] == [{"id": "call_1", "type": "function",
-                                  "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]
+    assert out["tool_calls"] == [
+        {
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+        }
+    ]
     assert out["reasoning_details"] is details
     assert "reasoning" not in out  # the details carry it, signatures included
 
@@ -67,12 +89,16 @@ def test_assistant_reasoning_text_without_details() -> None:
 
 
 def test_tool_message_and_chat_message() -> None:
-    msgs = to_openrouter_messages([
-        ToolMessage(content=[{"type": "text", "text": "21 C"}], tool_call_id="call_1"),
-        ChatMessage(role="user", content="hi"),
-    ])
-    assert msgs == [{"role": "tool", "tool_call_id": "call_1", "content": "21 C"},
-                    {"role": "user", "content": "hi"}]
+    msgs = to_openrouter_messages(
+        [
+            ToolMessage(content=[{"type": "text", "text": "21 C"}], tool_call_id="call_1"),
+            ChatMessage(role="user", content="hi"),
+        ]
+    )
+    assert msgs == [
+        {"role": "tool", "tool_call_id": "call_1", "content": "21 C"},
+        {"role": "user", "content": "hi"},
+    ]
 
 
 def test_function_message_is_refused_with_advice() -> None:

@@ -41,17 +41,26 @@ class TestChatOpenRouterStandardUnit(ChatModelUnitTests):
 
     @property
     def chat_model_params(self) -> dict[str, Any]:
-        return {"model": "openai/gpt-4o-mini", "api_key": "unit-suite-key",
-                "base_url": _emulator_url()}
+        return {
+            "model": "openai/gpt-4o-mini",
+            "api_key": "unit-suite-key",
+            "base_url": _emulator_url(),
+        }
 
     @property
     def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
         return (
-            {"OPENROUTER_API_KEY": "env-key", "OPENROUTER_API_BASE": "https://example.test/api/v1",
-             "OPENROUTER_APP_TITLE": "env-title"},
+            {
+                "OPENROUTER_API_KEY": "env-key",
+                "OPENROUTER_API_BASE": "https://example.test/api/v1",
+                "OPENROUTER_APP_TITLE": "env-title",
+            },
             {"model": "openai/gpt-4o-mini"},
-            {"api_key": "env-key", "base_url": "https://example.test/api/v1",
-             "app_title": "env-title"},
+            {
+                "api_key": "env-key",
+                "base_url": "https://example.test/api/v1",
+                "app_title": "env-title",
+            },
         )
 
     @property
@@ -98,15 +107,26 @@ class TestChatOpenRouterStandardUnit(ChatModelUnitTests):
 def test_serialization_round_trip_keeps_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
     from langchain_core.load import dumpd, dumps, load
 
-    llm = ChatOpenRouter(model="openai/gpt-4o-mini", api_key="sk-or-secret-123",
-                         base_url="https://example.test/api/v1", temperature=0.0)
+    llm = ChatOpenRouter(
+        model="openai/gpt-4o-mini",
+        api_key="sk-or-secret-123",
+        base_url="https://example.test/api/v1",
+        temperature=0.0,
+    )
     assert "sk-or-secret-123" not in dumps(llm)
     assert "sk-or-secret-123" not in repr(llm) and "sk-or-secret-123" not in str(llm)
     monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-secret-123")
     path = ("langchain_openrouter_fenic", "chat_models", "ChatOpenRouter")
-    revived = load(dumpd(llm), secrets_from_env=True, valid_namespaces=["langchain_openrouter_fenic"],
-                   additional_import_mappings={path: path})
+    revived = load(
+        dumpd(llm),
+        secrets_from_env=True,
+        valid_namespaces=["langchain_openrouter_fenic"],
+        additional_import_mappings={path: path},
+    )
     assert isinstance(revived, ChatOpenRouter)
     assert revived.api_key is not None and revived.api_key.get_secret_value() == "sk-or-secret-123"
     assert (revived.model, revived.base_url, revived.temperature) == (
-        llm.model, llm.base_url, llm.temperature)
+        llm.model,
+        llm.base_url,
+        llm.temperature,
+    )
