@@ -145,6 +145,11 @@ def with_structured_output(
             supports no strategy, or a forced ``method`` it does not list — before any request.
         ValueError: an unusable schema, or ``strict`` with json_mode.
     """
+    if method is not None and method not in _NEEDS:
+        raise ValueError(
+            f"with_structured_output: unknown method {method!r}; use None (chosen from the "
+            "catalog), 'json_schema', 'function_calling' or 'json_mode'."
+        )
     output = _normalize(schema, method)
     if strict is not None and method == "json_mode":
         raise ValueError("with_structured_output: `strict` does not apply to method='json_mode'.")
@@ -185,12 +190,7 @@ def _normalize(schema: Any, method: ForcedMethod | None) -> OutputSchema | None:
 
 
 def _check_forced(info: ModelInfo, method: ForcedMethod) -> None:
-    needed = _NEEDS.get(method)
-    if needed is None:
-        raise ValueError(
-            f"with_structured_output: unknown method {method!r}; use None (chosen from the "
-            "catalog), 'json_schema', 'function_calling' or 'json_mode'."
-        )
+    needed = _NEEDS[method]
     missing = [p for p in needed if p not in info.supported_parameters]
     if not missing:
         return

@@ -767,3 +767,6 @@ def test_json_mode_without_schema(emu: Any) -> None:
         llm.with_structured_output(None)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="`strict` does not apply"):
         llm.with_structured_output(Joke, method="json_mode", strict=True)
+    with pytest.raises(ValueError, match="unknown method 'json'"):
+        llm.with_structured_output(Joke, method="json", strict_capabilities=False)  # type: ignore[arg-type]
+    assert emu.chat_requests()[1:] == []  # only the json_mode call above was sent
