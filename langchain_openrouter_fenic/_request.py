@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+from .routing import SAMPLING_PARAMETERS, filter_supported_params
 
 if TYPE_CHECKING:
     from .catalog import ModelInfo
     from .routing import Profile
 
-__all__ = ["SAMPLING_KEYS", "build_body"]
+__all__ = ["build_body"]
 
-logger = logging.getLogger("langchain_openrouter_fenic")
-
-SAMPLING_KEYS = frozenset(
-    {
-        "temperature",
-        "max_tokens",
-        "max_completion_tokens",
-        "top_p",
-        "top_k",
-        "frequency_penalty",
-        "presence_penalty",
-        "repetition_penalty",
-        "min_p",
-        "top_a",
-        "seed",
-        "stop",
-        "logit_bias",
-        "logprobs",
-        "top_logprobs",
-    }
-)
 # keys LangChain passes to _generate that are for tracing only, never for the wire
 _LOCAL_ONLY_KEYS = frozenset({"ls_structured_output_format"})
 
@@ -56,10 +36,13 @@ def build_body(
     """
     call = {k: v for k, v in call_kwargs.items() if k not in _LOCAL_ONLY_KEYS}
     require_parameters = call.pop("require_parameters", None)
-    merged_sampling = {**sampling, **{k: call.pop(k) for k in list(call) if k in SAMPLING_KEYS}}
+    merged_sampling = {
+        **sampling,
+        **{k: call.pop(k) for k in list(call) if k in SAMPLING_PARAMETERS},
+    }
     merged_sampling = {k: v for k, v in merged_sampling.items() if v is not None}
     if info is not None:
-        merged_sampling = _supported_only(merged_sampling, info)
+        merged_sampling, _dropped = filter_supported_params(merged_sampling, info)
     body: dict[str, Any] = {"model": model, "messages": messages, **merged_sampling}
     _deep_update(body, profile.to_request_body(info))
     _deep_update(body, dict(model_kwargs))
@@ -69,20 +52,6 @@ def build_body(
     if stream:
         body["stream"] = True
     return body
-
-
-def _supported_only(params: dict[str, Any], info: ModelInfo) -> dict[str, Any]:
-    supported = info.supported_parameters
-    if not supported:  # an entry without the list: send everything, OpenRouter decides
-        return params
-    kept = {}
-    for key, value in params.items():
-        wire_names = {key, "max_completion_tokens"} if key == "max_tokens" else {key}
-        if wire_names & supported:
-            kept[key] = value
-        else:
-            logger.debug("%s does not list %r in supported_parameters; not sent", info.id, key)
-    return kept
 
 
 def _deep_update(target: dict[str, Any], extra: Mapping[str, Any]) -> None:

@@ -257,7 +257,7 @@ class ChatOpenRouter(BaseChatModel):
     def _remember(self, info: ModelInfo) -> None:
         from .routing import validate_profile
 
-        validate_profile(self.active_profile, info, self.catalog)
+        validate_profile(self.active_profile, info, self.catalog, name=self.default_profile)
         self._info = info
         if self.profile is None:
             self.profile = _profile_of(info)

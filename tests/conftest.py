@@ -39,6 +39,10 @@ def _isolated_environment(
     monkeypatch.setenv(
         "LANGCHAIN_OPENROUTER_FENIC_CACHE_DIR", str(tmp_path_factory.mktemp("catalog-cache"))
     )
+    # shared catalogs outlive a test and keep the cache directory they were made with
+    from langchain_openrouter_fenic.catalog import ModelCatalog
+
+    ModelCatalog.clear_shared()
 
 
 def _drop_response_headers(response: dict[str, Any]) -> dict[str, Any]:
