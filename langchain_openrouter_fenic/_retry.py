@@ -20,7 +20,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from langchain_core.rate_limiters import BaseRateLimiter
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
@@ -95,7 +95,7 @@ class _Policy:
             if pause > self.max_rate_limit_wait + _PAUSE_TOLERANCE:
                 self.server_wait = pause  # not retried: the pause is longer than allowed
                 raise RateLimitError(
-                    "OpenRouter rate limit: requests of this API key are paused after a 429. "
+                    "OpenRouter rate limit: this rate limiter pauses all requests after a 429. "
                     + self._resets_advice(pause),
                     status_code=429,
                     retry_after=pause,
@@ -144,13 +144,14 @@ class _Policy:
             delay,
         )
 
-    def tenacity_options(self) -> dict[str, object]:
+    def retrying_options(self) -> dict[str, Any]:
+        """The tenacity settings shared by ``Retrying`` and ``AsyncRetrying``."""
         return {
             "stop": stop_after_attempt(self.max_retries + 1),
             "retry": retry_if_exception(self.should_retry),
             "wait": self.wait,
             "before_sleep": self.log_retry,
-            "reraise": True,
+            "reraise": True,  # the last error itself, never tenacity's RetryError
         }
 
     # -- messages ------------------------------------------------------------------------
@@ -225,7 +226,7 @@ def call_with_retries(
         policy.after_success()
         return result
 
-    retrying = Retrying(sleep=sleep, **policy.tenacity_options())  # type: ignore[arg-type]
+    retrying = Retrying(sleep=sleep, **policy.retrying_options())
     return retrying(once)
 
 
@@ -263,5 +264,5 @@ async def acall_with_retries(
         policy.after_success()
         return result
 
-    retrying = AsyncRetrying(sleep=async_sleep, **policy.tenacity_options())  # type: ignore[arg-type]
+    retrying = AsyncRetrying(sleep=async_sleep, **policy.retrying_options())
     return await retrying(once)

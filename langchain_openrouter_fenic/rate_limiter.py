@@ -75,16 +75,25 @@ class _Ticket:
     rate: float | None  # the rate it was paced at (None: unknown)
 
 
+@dataclass(frozen=True, slots=True)
+class _Tuning:
+    """The constructor's settings, in requests per second."""
+
+    floor: float
+    ceiling: float
+    decrease_factor: float
+    increase_step: float
+    successes_before_increase: int
+    max_burst: int
+    max_pause: float
+    reset_margin: float
+
+
 class _Schedule:
     """The limiter's decisions as a pure function of its state and ``now`` (no lock, no sleep)."""
 
-    def __init__(self, *, rate: float, now: float, **settings: float) -> None:
-        self.rate = rate
-        self.floor, self.ceiling = settings["floor"], settings["ceiling"]
-        self.decrease_factor, self.increase_step = settings["decrease"], settings["step"]
-        self.successes_before_increase = int(settings["successes"])
-        self.max_burst, self.max_pause = int(settings["burst"]), settings["max_pause"]
-        self.reset_margin = settings["margin"]
+    def __init__(self, tuning: _Tuning, *, rate: float, now: float) -> None:
+        self.tuning, self.rate = tuning, rate
         self.epoch, self.planned_rate = 0, rate
         self.tat = now  # GCRA "theoretical arrival time" of the next slot
         self.cooldown_until = now
@@ -105,7 +114,7 @@ class _Schedule:
     def next_slot(self, now: float) -> float:
         """The earliest instant >= now at which a request may be admitted."""
         self.expire(now)
-        tolerance = (self.max_burst - 1) / self.rate
+        tolerance = (self.tuning.max_burst - 1) / self.rate
         slot = max(now, self.cooldown_until, self.tat - tolerance)
         if self.budget is not None and slot < self.budget.end:
             slot = max(slot, self.budget.start)
@@ -181,8 +190,8 @@ class _Schedule:
         if self.failed_rate is None:
             return 1
         if self.rate < _RECOVERY_SHARE * self.failed_rate:
-            return max(1, self.successes_before_increase // 2)  # the dip after a decrease
-        return self.successes_before_increase
+            return max(1, self.tuning.successes_before_increase // 2)  # the dip after a decrease
+        return self.tuning.successes_before_increase
 
     def _increased_rate(self) -> float:
         if self.failed_rate is None:
@@ -193,10 +202,11 @@ class _Schedule:
         # small steps up to the rate that failed; past it the limit has moved, so each step is
         # one step larger than the last (an outdated limit is left behind in reasonable time)
         self.steps_beyond = self.steps_beyond + 1 if self.rate >= self.failed_rate else 0
-        return self.rate + self.increase_step * self.failed_rate * (1 + self.steps_beyond)
+        return self.rate + self.tuning.increase_step * self.failed_rate * (1 + self.steps_beyond)
 
     def _ceiling(self) -> float:
-        return min(self.ceiling, self.budget.rate) if self.budget is not None else self.ceiling
+        ceiling = self.tuning.ceiling
+        return min(ceiling, self.budget.rate) if self.budget is not None else ceiling
 
     # -- 429s -----------------------------------------------------------------------------
     def on_rate_limited(
@@ -209,14 +219,16 @@ class _Schedule:
         self.last_429_at = now
         before = (self.rate, self.cooldown_until, self.budget)
         wait = signal.wait_seconds()
-        if wait is not None and wait > self.max_pause:
-            return [(logging.DEBUG, _quota_note(wait, self.max_pause))]
+        if wait is not None and wait > self.tuning.max_pause:
+            return [(logging.DEBUG, _quota_note(wait, self.tuning.max_pause))]
         if signal.limit is not None and signal.reset_in is not None:
             self._take_budget(now, signal.limit, now + signal.reset_in)
         elif sent is None or sent.at >= self.last_decrease_at:
             self._decrease(now, sent)  # else: admitted before the last decrease, same event
-        if wait is not None and now + wait + self.reset_margin > self.cooldown_until + 1e-3:
-            self.cooldown_until = now + wait + self.reset_margin
+        if wait is not None:
+            until = now + wait + self.tuning.reset_margin
+            if until > self.cooldown_until + 1e-3:  # repeats of one answer differ by noise only
+                self.cooldown_until = until
         if (self.rate, self.cooldown_until, self.budget) == before:
             return []  # another answer of an event already acted on
         self.replan(now)
@@ -229,7 +241,7 @@ class _Schedule:
         # the rate that failed is the one the request was paced at (it may lag the current one)
         paced_at = sent.rate if sent is not None and sent.rate is not None else self.rate
         self.failed_rate = min(self.rate, paced_at)
-        self.rate = max(self.floor, self.failed_rate * self.decrease_factor)
+        self.rate = max(self.tuning.floor, self.failed_rate * self.tuning.decrease_factor)
         self.steps_beyond, self.last_decrease_at = 0, now
 
     def _take_budget(self, now: float, limit: int, reset_at: float) -> None:
@@ -400,18 +412,17 @@ class AdaptiveRateLimiter(BaseRateLimiter):
         self._sleep, self._async_sleep = sleep, async_sleep
         self._lock = threading.Lock()
         self._waiters: dict[_Waiter, None] = {}  # insertion-ordered: wake-ups in queue order
-        self._schedule = _Schedule(
-            rate=requests_per_minute / 60,
-            now=clock(),
+        tuning = _Tuning(
             floor=min_requests_per_minute / 60,
             ceiling=max_requests_per_minute / 60,
-            decrease=decrease_factor,
-            step=increase_step,
-            successes=successes_before_increase,
-            burst=max_burst,
+            decrease_factor=decrease_factor,
+            increase_step=increase_step,
+            successes_before_increase=successes_before_increase,
+            max_burst=max_burst,
             max_pause=max_pause,
-            margin=reset_margin,
+            reset_margin=reset_margin,
         )
+        self._schedule = _Schedule(tuning, rate=requests_per_minute / 60, now=clock())
 
     # -- read-only introspection ----------------------------------------------------------
     @property
@@ -464,7 +475,8 @@ class AdaptiveRateLimiter(BaseRateLimiter):
                 if admitted:
                     return True
                 delay = ticket.at - self._clock()
-                (waiter.wait if waiter is not None else self._sleep)(delay)
+                if delay > 0:
+                    (waiter.wait if waiter is not None else self._sleep)(delay)
         finally:
             self._leave(ticket, waiter, admitted)
 
@@ -482,7 +494,8 @@ class AdaptiveRateLimiter(BaseRateLimiter):
                 if admitted:
                     return True
                 delay = ticket.at - self._clock()
-                await (waiter.wait(delay) if waiter is not None else self._async_sleep(delay))
+                if delay > 0:
+                    await (waiter.wait(delay) if waiter is not None else self._async_sleep(delay))
         finally:
             self._leave(ticket, waiter, admitted)
 
