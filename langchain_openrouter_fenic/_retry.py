@@ -79,7 +79,6 @@ class _Policy:
         if max_retries < 0:
             raise ValueError(f"max_retries={max_retries} must be >= 0 (0 means a single attempt).")
         self.max_retries = max_retries
-        self.limiter = rate_limiter
         self.adaptive = rate_limiter if isinstance(rate_limiter, AdaptiveRateLimiter) else None
         self.max_rate_limit_wait = max_rate_limit_wait
         self.report_success = report_success
