@@ -6,7 +6,9 @@ provider routing as typed profiles, limits its own rate adaptively and explains 
 
 from __future__ import annotations
 
-from .catalog import EndpointInfo, ModelCatalog, ModelInfo
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .chat_models import ChatOpenRouter
 from .errors import (
     APIConnectionError,
@@ -33,8 +35,20 @@ from .errors import (
     StructuredOutputUnsupportedError,
     UnprocessableEntityError,
 )
-from .rate_limiter import AdaptiveRateLimiter
 from .routing import Profile, ProviderPreferences
+
+if TYPE_CHECKING:
+    from .catalog import EndpointInfo, ModelCatalog, ModelInfo
+    from .rate_limiter import AdaptiveRateLimiter
+
+# loaded on first access: the catalog and the limiter (and tenacity behind it) are not needed
+# to build a chain, and import time is one of our targets
+_LAZY = {
+    "EndpointInfo": ".catalog",
+    "ModelCatalog": ".catalog",
+    "ModelInfo": ".catalog",
+    "AdaptiveRateLimiter": ".rate_limiter",
+}
 
 __version__ = "0.1.0"
 
@@ -71,3 +85,15 @@ __all__ = [
     "UnprocessableEntityError",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -21,7 +21,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
-from . import _messages, _response, _retry
+from . import _messages, _response
 from ._transport import DEFAULT_BASE_URL, OpenRouterTransport
 from .routing import Profile, ProviderPreferences, ReasoningEffort, StructuredOutputStrategy
 
@@ -128,7 +128,8 @@ class ChatOpenRouter(BaseChatModel):
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Anything else, sent in the request body as is (e.g. ``plugins``, ``user``)."""
 
-    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+    # the schema is built on first construction, not at import (import time is a target)
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True, defer_build=True)
 
     _transport: OpenRouterTransport = PrivateAttr()
     _flat_profile: Profile = PrivateAttr()
@@ -354,6 +355,8 @@ class ChatOpenRouter(BaseChatModel):
             from langchain_core.language_models.chat_models import generate_from_stream
 
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+        from . import _retry  # tenacity is loaded by the first request, not at import
+
         info = self._info_or_none(kwargs.get("model"))
         body = self._request_body(messages, stop, False, info, kwargs)
 
@@ -375,6 +378,8 @@ class ChatOpenRouter(BaseChatModel):
             from langchain_core.language_models.chat_models import agenerate_from_stream
 
             return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
+        from . import _retry  # tenacity is loaded by the first request, not at import
+
         info = await self._ainfo_or_none(kwargs.get("model"))
         body = self._request_body(messages, stop, False, info, kwargs)
 
@@ -392,6 +397,8 @@ class ChatOpenRouter(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
+        from . import _retry  # tenacity is loaded by the first request, not at import
+
         info = self._info_or_none(kwargs.get("model"))
         body = self._request_body(messages, stop, True, info, kwargs)
         with ExitStack() as stack:
@@ -425,6 +432,8 @@ class ChatOpenRouter(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
+        from . import _retry  # tenacity is loaded by the first request, not at import
+
         info = await self._ainfo_or_none(kwargs.get("model"))
         body = self._request_body(messages, stop, True, info, kwargs)
         async with AsyncExitStack() as stack:
