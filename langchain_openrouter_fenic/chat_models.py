@@ -493,7 +493,7 @@ class ChatOpenRouter(BaseChatModel):
 
     def with_structured_output(
         self,
-        schema: dict[str, Any] | type,
+        schema: dict[str, Any] | type | None = None,
         *,
         method: Literal["json_schema", "function_calling", "json_mode"] | None = None,
         include_raw: bool = False,
@@ -501,9 +501,34 @@ class ChatOpenRouter(BaseChatModel):
         strict_capabilities: bool = True,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
-        """Structured output, with the strategy chosen from the live catalog (SPEC §4)."""
+        """Structured output, with the strategy chosen from the live catalog.
+
+        Args:
+            schema: a Pydantic class (the result is an instance), a TypedDict or a JSON-schema
+                dict (the result is a dict). May be None only with ``method="json_mode"``.
+            method: None chooses from the catalog (and, when the routing restricts providers,
+                from their ``/endpoints``): ``json_schema`` where ``structured_outputs`` is
+                supported, a forced tool call where only ``tools`` + ``tool_choice`` are,
+                following the profile's ``structured_output_strategy``. A forced method the model
+                does not list is an error, unless ``strict_capabilities=False``.
+            include_raw: return ``{"raw", "parsed", "parsing_error"}`` instead of raising.
+            strict: ask providers to follow the schema exactly (default: on for ``json_schema``).
+            strict_capabilities: check a forced ``method`` against the catalog, and send
+                ``provider.require_parameters``. False skips both.
+
+        Raises:
+            StructuredOutputUnsupportedError: at once, when the model lists neither
+                ``structured_outputs`` nor ``tools`` + ``tool_choice`` (no request is sent).
+
+        A ``json_schema`` request that OpenRouter answers with 404 "No endpoints found that can
+        handle the requested parameters" is retried once as a forced tool call (with a
+        WARNING) when the method was chosen automatically and the model lists tools.
+        """
         if kwargs:
-            raise ValueError(f"Unexpected arguments to with_structured_output: {sorted(kwargs)}")
+            raise ValueError(
+                f"Unexpected arguments to with_structured_output: {sorted(kwargs)}; the "
+                "arguments are schema, method, include_raw, strict, strict_capabilities."
+            )
         from .structured_output import with_structured_output
 
         return with_structured_output(
