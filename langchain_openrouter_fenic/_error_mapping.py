@@ -228,31 +228,31 @@ def from_exception(exc: BaseException) -> errors.OpenRouterError | None:
     return None
 
 
+def _reraise(exc: Exception) -> None:
+    if isinstance(exc, errors.OpenRouterError):
+        raise exc
+    mapped = from_exception(exc)
+    if mapped is None:
+        raise exc
+    raise mapped from exc
+
+
 @contextmanager
 def translating() -> Iterator[None]:
     """Re-raise SDK/transport exceptions raised inside the block as ``OpenRouterError`` s."""
     try:
         yield
-    except errors.OpenRouterError:
-        raise
     except Exception as exc:
-        mapped = from_exception(exc)
-        if mapped is None:
-            raise
-        raise mapped from exc
+        _reraise(exc)
 
 
 @asynccontextmanager
 async def atranslating() -> AsyncIterator[None]:
+    """``translating`` for ``async with``."""
     try:
         yield
-    except errors.OpenRouterError:
-        raise
     except Exception as exc:
-        mapped = from_exception(exc)
-        if mapped is None:
-            raise
-        raise mapped from exc
+        _reraise(exc)
 
 
 def _cause(exc: BaseException) -> str:

@@ -197,37 +197,62 @@ def _decode_event(payload: str, headers: Mapping[str, str]) -> Any:
         raise _error_mapping.malformed_body(payload, 200, headers) from exc
 
 
+class _SSEDecoder:
+    """SSE framing, line by line: ``data:`` lines join into one event at a blank line; comment
+    lines (``: OPENROUTER PROCESSING``) and other fields are skipped; ``[DONE]`` ends the stream."""
+
+    __slots__ = ("_data", "_headers", "done")
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self._data: list[str] = []
+        self._headers = headers
+        self.done = False
+
+    def feed(self, line: str) -> Any:
+        """The decoded event this line completes, else None."""
+        if line.startswith("data:"):
+            self._data.append(line[5:].lstrip())
+        elif not line and self._data:
+            return self._event()
+        return None
+
+    def flush(self) -> Any:
+        """An event left unterminated when the body ended, else None."""
+        return self._event() if self._data else None
+
+    def _event(self) -> Any:
+        payload = "\n".join(self._data)
+        self._data.clear()
+        if payload.strip() == "[DONE]":
+            self.done = True
+            return None
+        return _decode_event(payload, self._headers)
+
+
 def _sse_events(response: Any, headers: Mapping[str, str]) -> Iterator[Any]:
-    """Decode SSE ``data:`` events; comment lines (``: OPENROUTER PROCESSING``) are skipped."""
-    data: list[str] = []
+    decoder = _SSEDecoder(headers)
     with _error_mapping.translating():
         for line in response.iter_lines():
-            if line.startswith("data:"):
-                data.append(line[5:].lstrip())
-            elif not line and data:
-                payload = "\n".join(data)
-                data.clear()
-                if payload.strip() == "[DONE]":
-                    return
-                yield _decode_event(payload, headers)
-    if data and "\n".join(data).strip() != "[DONE]":
-        yield _decode_event("\n".join(data), headers)
+            event = decoder.feed(line)
+            if decoder.done:
+                return
+            if event is not None:
+                yield event
+    if (event := decoder.flush()) is not None:
+        yield event
 
 
 async def _asse_events(response: Any, headers: Mapping[str, str]) -> AsyncIterator[Any]:
-    data: list[str] = []
+    decoder = _SSEDecoder(headers)
     async with _error_mapping.atranslating():
         async for line in response.aiter_lines():
-            if line.startswith("data:"):
-                data.append(line[5:].lstrip())
-            elif not line and data:
-                payload = "\n".join(data)
-                data.clear()
-                if payload.strip() == "[DONE]":
-                    return
-                yield _decode_event(payload, headers)
-    if data and "\n".join(data).strip() != "[DONE]":
-        yield _decode_event("\n".join(data), headers)
+            event = decoder.feed(line)
+            if decoder.done:
+                return
+            if event is not None:
+                yield event
+    if (event := decoder.flush()) is not None:
+        yield event
 
 
 # -- plain GETs for the catalog ------------------------------------------------------------

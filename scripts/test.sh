@@ -1,13 +1,7 @@
 #!/usr/bin/env bash
 # Set up (idempotent) and run every check: ruff, ruff format, mypy, the offline test suite,
 # and the shared real-traffic replay when ../shared is present.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  "$PYTHON" -m venv .venv
-fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+source "$(dirname "$0")/_venv.sh"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

@@ -12,26 +12,10 @@ from pydantic import ValidationError
 
 from langchain_openrouter_fenic import ChatOpenRouter, errors
 from tests.support.emulator import OpenRouterEmulator, Reply
+from tests.support.statuses import DOCUMENTED_STATUSES
 
 MODEL = "openai/gpt-4o-mini"
 KEY = "sk-or-v1-test-secret-0123456789"
-
-DOCUMENTED = {
-    400: errors.BadRequestError,
-    401: errors.AuthenticationError,
-    402: errors.InsufficientCreditsError,
-    403: errors.PermissionDeniedError,
-    404: errors.NotFoundError,
-    408: errors.RequestTimeoutError,
-    413: errors.PayloadTooLargeError,
-    422: errors.UnprocessableEntityError,
-    429: errors.RateLimitError,
-    500: errors.ServerError,
-    502: errors.BadGatewayError,
-    503: errors.ServiceUnavailableError,
-    524: errors.EdgeTimeoutError,
-    529: errors.ProviderOverloadedError,
-}
 
 
 def make(emulator: OpenRouterEmulator, **kw: Any) -> ChatOpenRouter:
@@ -96,14 +80,14 @@ def test_streaming_flag_streams_under_invoke(emulator: OpenRouterEmulator) -> No
     assert msg.content and msg.response_metadata["provider"] == "Emulated"
 
 
-@pytest.mark.parametrize("status", sorted(DOCUMENTED))
+@pytest.mark.parametrize("status", sorted(DOCUMENTED_STATUSES))
 def test_every_documented_status_raises_its_class_after_one_request(
     emulator: OpenRouterEmulator, status: int
 ) -> None:
     emulator.enqueue(Reply.error(status, f"emulated failure {status}"))
     with pytest.raises(errors.OpenRouterError) as caught:
         make(emulator, max_retries=0).invoke("hi")
-    assert type(caught.value) is DOCUMENTED[status]
+    assert type(caught.value) is DOCUMENTED_STATUSES[status]
     assert caught.value.status_code == status
     assert f"emulated failure {status}" in str(caught.value)
     assert len(emulator.chat_requests()) == 1  # max_retries=0: exactly one request

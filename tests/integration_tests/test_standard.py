@@ -18,16 +18,14 @@ from typing import Any
 import pytest
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 
-from langchain_openrouter_fenic import ChatOpenRouter
 from tests.conftest import CASSETTES, project_vcr
 from tests.support import media
 from tests.support.cassettes import json_body_matcher, reset_shared_state
+from tests.support.standard_capabilities import MODEL, OVERRIDE_MODEL, OpenRouterCapabilities
 
 RECORD = os.environ.get("LANGCHAIN_OPENROUTER_FENIC_RECORD") == "1"
 PORT = 18765
 BASE_URL = f"http://127.0.0.1:{PORT}/api/v1"
-MODEL = "openai/gpt-4o-mini"
-OVERRIDE_MODEL = "openai/gpt-4o"
 
 
 @pytest.fixture(scope="module")
@@ -71,11 +69,7 @@ def _cassette(
         yield
 
 
-class TestChatOpenRouterStandard(ChatModelIntegrationTests):
-    @property
-    def chat_model_class(self) -> type[ChatOpenRouter]:
-        return ChatOpenRouter
-
+class TestChatOpenRouterStandard(OpenRouterCapabilities, ChatModelIntegrationTests):
     @property
     def chat_model_params(self) -> dict[str, Any]:
         return {
@@ -86,37 +80,5 @@ class TestChatOpenRouterStandard(ChatModelIntegrationTests):
         }
 
     @property
-    def has_tool_choice(self) -> bool:
-        return True
-
-    @property
-    def supports_json_mode(self) -> bool:
-        return True
-
-    @property
-    def supports_image_inputs(self) -> bool:
-        return True
-
-    @property
-    def supports_image_urls(self) -> bool:
-        return True
-
-    @property
-    def supports_pdf_inputs(self) -> bool:
-        return True
-
-    @property
-    def supports_audio_inputs(self) -> bool:
-        return True
-
-    @property
     def supports_image_tool_message(self) -> bool:
         return True
-
-    @property
-    def supports_anthropic_inputs(self) -> bool:
-        return False
-
-    @property
-    def model_override_value(self) -> str:
-        return OVERRIDE_MODEL

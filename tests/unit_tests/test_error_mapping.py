@@ -9,23 +9,7 @@ import pytest
 
 from langchain_openrouter_fenic import errors
 from langchain_openrouter_fenic._error_mapping import from_error_payload, from_http
-
-DOCUMENTED = {
-    400: errors.BadRequestError,
-    401: errors.AuthenticationError,
-    402: errors.InsufficientCreditsError,
-    403: errors.PermissionDeniedError,
-    404: errors.NotFoundError,
-    408: errors.RequestTimeoutError,
-    413: errors.PayloadTooLargeError,
-    422: errors.UnprocessableEntityError,
-    429: errors.RateLimitError,
-    500: errors.ServerError,
-    502: errors.BadGatewayError,
-    503: errors.ServiceUnavailableError,
-    524: errors.EdgeTimeoutError,
-    529: errors.ProviderOverloadedError,
-}
+from tests.support.statuses import DOCUMENTED_STATUSES
 
 
 def _body(status: int, message: str, **metadata: object) -> str:
@@ -35,16 +19,16 @@ def _body(status: int, message: str, **metadata: object) -> str:
     return json.dumps({"error": error, "user_id": "user_x"})
 
 
-@pytest.mark.parametrize("status", sorted(DOCUMENTED))
+@pytest.mark.parametrize("status", sorted(DOCUMENTED_STATUSES))
 def test_every_documented_status_maps_to_its_class(status: int) -> None:
     err = from_http(status, {}, _body(status, f"status {status} happened"))
-    assert type(err) is DOCUMENTED[status]
+    assert type(err) is DOCUMENTED_STATUSES[status]
     assert err.status_code == status
     assert f"status {status} happened" in str(err)
 
 
 def test_every_documented_status_is_in_the_table() -> None:
-    unmapped = set(DOCUMENTED) - set(errors.STATUS_CLASSES)
+    unmapped = set(DOCUMENTED_STATUSES) - set(errors.STATUS_CLASSES)
     assert not unmapped, f"statuses without a class: {unmapped}"
 
 

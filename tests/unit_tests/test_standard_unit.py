@@ -12,6 +12,7 @@ import pytest
 from langchain_tests.unit_tests import ChatModelUnitTests
 
 from langchain_openrouter_fenic import ChatOpenRouter
+from tests.support.standard_capabilities import MODEL, OpenRouterCapabilities
 
 _EMULATOR: Any = None
 
@@ -34,18 +35,10 @@ def _stop_emulator() -> Any:
         _EMULATOR = None
 
 
-class TestChatOpenRouterStandardUnit(ChatModelUnitTests):
-    @property
-    def chat_model_class(self) -> type[ChatOpenRouter]:
-        return ChatOpenRouter
-
+class TestChatOpenRouterStandardUnit(OpenRouterCapabilities, ChatModelUnitTests):
     @property
     def chat_model_params(self) -> dict[str, Any]:
-        return {
-            "model": "openai/gpt-4o-mini",
-            "api_key": "unit-suite-key",
-            "base_url": _emulator_url(),
-        }
+        return {"model": MODEL, "api_key": "unit-suite-key", "base_url": _emulator_url()}
 
     @property
     def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
@@ -55,41 +48,13 @@ class TestChatOpenRouterStandardUnit(ChatModelUnitTests):
                 "OPENROUTER_API_BASE": "https://example.test/api/v1",
                 "OPENROUTER_APP_TITLE": "env-title",
             },
-            {"model": "openai/gpt-4o-mini"},
+            {"model": MODEL},
             {
                 "api_key": "env-key",
                 "base_url": "https://example.test/api/v1",
                 "app_title": "env-title",
             },
         )
-
-    @property
-    def has_tool_choice(self) -> bool:
-        return True
-
-    @property
-    def supports_json_mode(self) -> bool:
-        return True
-
-    @property
-    def supports_image_inputs(self) -> bool:
-        return True
-
-    @property
-    def supports_image_urls(self) -> bool:
-        return True
-
-    @property
-    def supports_pdf_inputs(self) -> bool:
-        return True
-
-    @property
-    def supports_audio_inputs(self) -> bool:
-        return True
-
-    @property
-    def model_override_value(self) -> str:
-        return "openai/gpt-4o"
 
     @pytest.mark.xfail(
         strict=True,
