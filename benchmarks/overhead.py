@@ -37,15 +37,20 @@ def _time(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def _import_seconds(module: str, runs: int = 9) -> float:
-    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-    samples = []
+def _import_seconds(modules: list[str], runs: int = 11) -> dict[str, float]:
+    """Median import time of each module in fresh interpreters, runs interleaved."""
+    samples: dict[str, list[float]] = {m: [] for m in modules}
     for _ in range(runs):
-        out = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True
-        )
-        samples.append(float(out.stdout.strip()))
-    return statistics.median(samples)
+        for module in modules:
+            code = (
+                "import time; t = time.perf_counter(); "
+                f"import {module}; print(time.perf_counter() - t)"
+            )
+            out = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            )
+            samples[module].append(float(out.stdout.strip()))
+    return {m: statistics.median(v) for m, v in samples.items()}
 
 
 def main() -> int:
@@ -103,8 +108,9 @@ def main() -> int:
     compileall.compile_dir(
         str(Path(__file__).resolve().parents[1] / "langchain_openrouter_fenic"), quiet=1
     )
-    floor = _import_seconds("langchain_core.language_models.chat_models")
-    ours_import = _import_seconds("langchain_openrouter_fenic")
+    floor_module = "langchain_core.language_models.chat_models"
+    imports = _import_seconds([floor_module, "langchain_openrouter_fenic"])
+    floor, ours_import = imports[floor_module], imports["langchain_openrouter_fenic"]
     base_invoke = _median_us(invoke_samples["raw openai SDK"])
     base_stream = _median_us(stream_samples["raw openai SDK"])
     print(f"rounds={args.rounds} chunks={args.chunks} python={sys.version.split()[0]}")
