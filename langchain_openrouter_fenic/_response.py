@@ -8,7 +8,7 @@ reasons. JSON bodies and SSE streams go through the same field readers.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk
@@ -18,7 +18,14 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 
 from . import _error_mapping
 
-__all__ = ["StreamAssembler", "result_from_completion", "usage_metadata"]
+__all__ = [
+    "StreamAssembler",
+    "afirst_chunks",
+    "chain_chunks",
+    "first_chunks",
+    "result_from_completion",
+    "usage_metadata",
+]
 
 MODEL_PROVIDER = "openrouter"
 # message fields kept in additional_kwargs as sent (never dropped)
@@ -331,3 +338,28 @@ def _merge_reasoning_details(acc: list[dict[str, Any]], deltas: Any) -> None:
                 last[key] = (last.get(key) or "") + value
             elif value is not None:
                 last[key] = value
+
+
+def first_chunks(assembler: StreamAssembler, events: Iterator[Any]) -> list[ChatGenerationChunk]:
+    for event in events:
+        chunk = assembler.feed(event)
+        if chunk is not None:
+            return [chunk]
+    return []
+
+
+async def afirst_chunks(
+    assembler: StreamAssembler, events: AsyncIterator[Any]
+) -> list[ChatGenerationChunk]:
+    async for event in events:
+        chunk = assembler.feed(event)
+        if chunk is not None:
+            return [chunk]
+    return []
+
+
+def chain_chunks(
+    first: list[ChatGenerationChunk], rest: Iterator[ChatGenerationChunk]
+) -> Iterator[ChatGenerationChunk]:
+    yield from first
+    yield from rest

@@ -5,23 +5,22 @@ it delegates to (``_messages``, ``_response``, ``_transport``, ``_retry``, ``cat
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AsyncExitStack, ExitStack
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.language_models.model_profile import ModelProfile
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils import from_env, secret_from_env
-from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
-from . import _messages, _response
+from . import _cost, _messages, _response, _tools
 from ._transport import DEFAULT_BASE_URL, OpenRouterTransport
 from .routing import Profile, ProviderPreferences, ReasoningEffort, StructuredOutputStrategy
 
@@ -365,7 +364,7 @@ class ChatOpenRouter(BaseChatModel):
             return _response.result_from_completion(answer.data, answer.headers)
 
         result = _retry.call_with_retries(attempt, **self._retry_options())
-        return _with_estimated_cost(result, info)
+        return _cost.with_estimated_cost(result, info)
 
     async def _agenerate(
         self,
@@ -388,7 +387,7 @@ class ChatOpenRouter(BaseChatModel):
             return _response.result_from_completion(answer.data, answer.headers)
 
         result = await _retry.acall_with_retries(attempt, **self._retry_options())
-        return _with_estimated_cost(result, info)
+        return _cost.with_estimated_cost(result, info)
 
     def _stream(
         self,
@@ -410,18 +409,20 @@ class ChatOpenRouter(BaseChatModel):
                     assembler = _response.StreamAssembler(
                         include_usage=self.stream_usage, headers=opened.headers
                     )
-                    first = _first_chunks(assembler, opened.events)
+                    first = _response.first_chunks(assembler, opened.events)
                     stack.push(attempt_stack.pop_all())
                     return assembler, opened.events, first
 
             assembler, events, first = _retry.call_with_retries(
                 attempt, report_success=False, **self._retry_options()
             )
-            for chunk in _chain(first, (c for c in map(assembler.feed, events) if c is not None)):
+            for chunk in _response.chain_chunks(
+                first, (c for c in map(assembler.feed, events) if c is not None)
+            ):
                 if run_manager:
                     run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 yield chunk
-            final = _with_estimated_cost_chunk(assembler.finish(), info)
+            final = _cost.with_estimated_cost_chunk(assembler.finish(), info)
             _retry.report_success(self.rate_limiter)
             yield final
 
@@ -446,7 +447,7 @@ class ChatOpenRouter(BaseChatModel):
                     assembler = _response.StreamAssembler(
                         include_usage=self.stream_usage, headers=opened.headers
                     )
-                    first = await _afirst_chunks(assembler, opened.events)
+                    first = await _response.afirst_chunks(assembler, opened.events)
                     stack.push_async_exit(attempt_stack.pop_all())
                     return assembler, opened.events, first
 
@@ -464,7 +465,7 @@ class ChatOpenRouter(BaseChatModel):
                 if run_manager:
                     await run_manager.on_llm_new_token(maybe.text, chunk=maybe)
                 yield maybe
-            final = _with_estimated_cost_chunk(assembler.finish(), info)
+            final = _cost.with_estimated_cost_chunk(assembler.finish(), info)
             _retry.report_success(self.rate_limiter)
             yield final
 
@@ -483,10 +484,10 @@ class ChatOpenRouter(BaseChatModel):
         ``tool_choice``: ``"auto"``, ``"none"``, ``"required"`` (alias ``"any"``/``True``), or a
         tool name to force that tool. ``strict`` asks providers to follow the JSON schemas exactly.
         """
-        formatted = [convert_to_openai_tool(t, strict=strict) for t in tools]
+        formatted = _tools.format_tools(tools, strict)
         names = [t["function"]["name"] for t in formatted if t.get("type") == "function"]
         if tool_choice is not None and tool_choice is not False:
-            kwargs["tool_choice"] = _tool_choice(tool_choice, names)
+            kwargs["tool_choice"] = _tools.tool_choice_param(tool_choice, names)
         if parallel_tool_calls is not None:
             kwargs["parallel_tool_calls"] = parallel_tool_calls
         return super().bind(tools=formatted, **kwargs)
@@ -562,33 +563,6 @@ def _catalog_unavailable(exc: Exception) -> None:
     raise exc
 
 
-def _first_chunks(
-    assembler: _response.StreamAssembler, events: Iterator[Any]
-) -> list[ChatGenerationChunk]:
-    for event in events:
-        chunk = assembler.feed(event)
-        if chunk is not None:
-            return [chunk]
-    return []
-
-
-async def _afirst_chunks(
-    assembler: _response.StreamAssembler, events: AsyncIterator[Any]
-) -> list[ChatGenerationChunk]:
-    async for event in events:
-        chunk = assembler.feed(event)
-        if chunk is not None:
-            return [chunk]
-    return []
-
-
-def _chain(
-    first: list[ChatGenerationChunk], rest: Iterator[ChatGenerationChunk]
-) -> Iterator[ChatGenerationChunk]:
-    yield from first
-    yield from rest
-
-
 def _as_list(stop: list[str] | str | None) -> list[str] | None:
     if stop is None:
         return None
@@ -597,56 +571,3 @@ def _as_list(stop: list[str] | str | None) -> list[str] | None:
 
 def _stop_param(stop: list[str] | None) -> dict[str, Any]:
     return {"stop": stop} if stop else {}
-
-
-def _tool_choice(choice: dict[str, Any] | str | bool, names: list[str]) -> dict[str, Any] | str:
-    if choice is True or choice in ("any", "required"):
-        return "required"
-    if choice in ("auto", "none"):
-        return str(choice)
-    if isinstance(choice, str):
-        if choice not in names:
-            raise ValueError(
-                f"tool_choice={choice!r} names no bound tool; the tools are {names}. Use one of "
-                "them, or 'auto', 'none', 'required'."
-            )
-        return {"type": "function", "function": {"name": choice}}
-    if isinstance(choice, dict):
-        return choice
-    raise ValueError(f"tool_choice={choice!r}: use 'auto', 'none', 'required', or a tool name.")
-
-
-def _with_estimated_cost(result: ChatResult, info: ModelInfo | None) -> ChatResult:
-    for generation in result.generations:
-        _estimate_cost(generation.message, info)
-    return result
-
-
-def _with_estimated_cost_chunk(
-    chunk: ChatGenerationChunk, info: ModelInfo | None
-) -> ChatGenerationChunk:
-    _estimate_cost(chunk.message, info)
-    return chunk
-
-
-def _estimate_cost(message: BaseMessage, info: ModelInfo | None) -> None:
-    """Fill ``response_metadata["cost"]`` from catalog prices when OpenRouter did not send it."""
-    if not isinstance(message, (AIMessage, AIMessageChunk)) or info is None:
-        return
-    meta = message.response_metadata
-    usage = meta.get("token_usage")
-    if meta.get("cost") is not None or not isinstance(usage, Mapping):
-        return
-    from .catalog import estimate_cost
-
-    details = usage.get("prompt_tokens_details") or {}
-    cost = estimate_cost(
-        info,
-        prompt_tokens=int(usage.get("prompt_tokens") or 0),
-        completion_tokens=int(usage.get("completion_tokens") or 0),
-        cached_tokens=int(details.get("cached_tokens") or 0),
-        cache_write_tokens=int(details.get("cache_write_tokens") or 0),
-    )
-    if cost is not None:
-        meta["cost"] = cost
-        meta["cost_estimated"] = True
