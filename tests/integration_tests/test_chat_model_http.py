@@ -303,15 +303,17 @@ def test_cassettes_never_keep_the_key(emulator: OpenRouterEmulator, tmp_path: An
     assert KEY not in text and "authorization" not in text.lower()
 
 
-def test_langgraph_agent_loop(emulator: OpenRouterEmulator) -> None:
-    from langgraph.prebuilt import create_react_agent
+def test_langchain_agent_loop(emulator: OpenRouterEmulator) -> None:
+    """A LangChain v1 agent (LangGraph underneath) runs a full tool loop."""
+    from langchain.agents import create_agent
 
     def get_weather(city: str) -> str:
         """Weather for a city."""
         return f"{city}: sunny, 21 C"
 
-    agent = create_react_agent(make(emulator), [get_weather])
+    agent = create_agent(make(emulator), tools=[get_weather])
     state = agent.invoke({"messages": [("user", "What is the weather in Paris? Use the tool.")]})
     messages = state["messages"]
     assert any(isinstance(m, ToolMessage) and "sunny" in str(m.content) for m in messages)
     assert isinstance(messages[-1], AIMessage) and "sunny" in str(messages[-1].content)
+    assert len(emulator.chat_requests()) == 2
