@@ -53,6 +53,10 @@ def _local_sample_media(monkeypatch: pytest.MonkeyPatch) -> None:
         )
 
     monkeypatch.setattr(httpx, "get", sample)
+    # nothing is fetched from wikimedia.org; this only names us if the suite ever does
+    monkeypatch.setenv(
+        "LANGCHAIN_TESTS_USER_AGENT", "langchain-openrouter-fenic-tests/0.1 (offline)"
+    )
 
 
 @pytest.fixture(autouse=True)
