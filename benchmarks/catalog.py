@@ -7,9 +7,14 @@
   ``ModelCatalog`` with the HTTP fetch replaced by the decoded body (no network, no disk);
 - a first ``get`` in another worker process: loaded from a fresh disk copy (no network);
 - warm lookup: ``ModelCatalog.shared(base_url, key).get(model_id)`` once the catalog is loaded
-  (the budget is <= 1 ms), and ``model_profile_from_info`` (what ``llm.profile`` costs).
+  (the budget is <= 1 ms), and ``model_profile_from_info`` (what ``llm.profile`` costs);
+- ``ChatOpenRouter``: a first ``model_info()`` over loopback HTTP (the emulator in
+  ``tests/support`` serving the snapshot; JSON transfer, parsing, disk write), then a second
+  ``ChatOpenRouter(model=..., api_key=..., base_url=...)`` of that cached model (the budget is
+  <= 1 ms: construction must not wait on the network or re-read the catalog).
 
-Medians (and best) of ``--rounds`` runs; no network; the disk copy lives in a temporary dir.
+Medians (and best) of ``--rounds`` runs; no network beyond loopback; the disk copies live in a
+temporary dir. Ends with a markdown table of every number (for ``benchmarks/README.md``).
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
@@ -60,12 +67,77 @@ def _per_call(fn: Callable[[], object], calls: int, rounds: int) -> list[float]:
     return [s / calls for s in _samples(batch, rounds)]
 
 
+@dataclass(frozen=True)
+class _Row:
+    label: str
+    median: float
+    best: float
+    unit: str
+    budget: float | None
+
+    @property
+    def verdict(self) -> str:
+        if self.budget is None:
+            return ""
+        return "ok" if self.median <= self.budget else "OVER BUDGET"
+
+
+_ROWS: list[_Row] = []
+
+
 def _report(label: str, seconds: list[float], unit: str, budget: float | None = None) -> None:
     scale = {"ms": 1e3, "us": 1e6}[unit]
-    median, best = statistics.median(seconds) * scale, min(seconds) * scale
-    verdict = "" if budget is None else ("  ok" if median <= budget else "  OVER BUDGET")
+    row = _Row(label, statistics.median(seconds) * scale, min(seconds) * scale, unit, budget)
+    _ROWS.append(row)
     limit = "" if budget is None else f" (budget {budget:g} {unit})"
-    print(f"{label:<58} median {median:8.3f} {unit}  best {best:8.3f} {unit}{limit}{verdict}")
+    verdict = f"  {row.verdict}" if row.verdict else ""
+    print(
+        f"{label:<58} median {row.median:8.3f} {unit}  best {row.best:8.3f} {unit}{limit}{verdict}"
+    )
+
+
+def _markdown_table(rows: list[_Row]) -> str:
+    lines = ["| measurement | median | best | budget |", "|---|---:|---:|---|"]
+    for r in rows:
+        budget = "" if r.budget is None else f"<= {r.budget:g} {r.unit} {r.verdict}"
+        lines.append(f"| {r.label} | {r.median:.3f} {r.unit} | {r.best:.3f} {r.unit} | {budget} |")
+    return "\n".join(lines)
+
+
+def _chat_model_rounds(rounds: int) -> None:
+    """First ``model_info()`` over loopback HTTP, then a second construction of a cached model."""
+    from langchain_openrouter_fenic import ChatOpenRouter
+    from tests.support.emulator import running_emulator
+
+    with running_emulator() as emulator, tempfile.TemporaryDirectory() as cache_dir:
+        os.environ[CACHE_DIR_ENV] = cache_dir
+        # the user's call, ChatOpenRouter(model=MODEL, api_key=KEY, base_url=emulator.url)
+        options: dict[str, Any] = {"model": MODEL, "api_key": KEY, "base_url": emulator.url}
+
+        def first_model_info() -> None:
+            ModelCatalog.clear_shared()  # a new process: nothing in memory ...
+            for stale in Path(cache_dir).iterdir():  # ... nor on disk
+                stale.unlink()
+            ChatOpenRouter(**options).model_info()
+
+        _report(
+            "first ChatOpenRouter(...).model_info() over loopback HTTP",
+            _samples(first_model_info, rounds),
+            "ms",
+        )
+        ChatOpenRouter(**options).model_info()
+
+        def construct() -> ChatOpenRouter:
+            return ChatOpenRouter(**options)
+
+        assert construct().profile, "the cached model's profile should be set at construction"
+        _report(
+            "second ChatOpenRouter(model=..., ...) of a cached model",
+            _per_call(construct, 200, rounds),
+            "ms",
+            budget=1,
+        )
+        ModelCatalog.clear_shared()
 
 
 def main() -> None:
@@ -127,6 +199,9 @@ def main() -> None:
         "us",
     )
     ModelCatalog.clear_shared()
+    _chat_model_rounds(rounds)
+    print()
+    print(_markdown_table(_ROWS))
 
 
 if __name__ == "__main__":
