@@ -33,6 +33,7 @@ __all__ = [
     "StreamResult",
     "aget_json",
     "get_json",
+    "shared_transport",
 ]
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
@@ -262,9 +263,11 @@ _shared: dict[
 _shared_lock = threading.Lock()
 
 
-def _transport_for(
+def shared_transport(
     base_url: str, api_key: str | None, headers: Mapping[str, str] | None, timeout: float | None
 ) -> OpenRouterTransport:
+    """One transport per configuration in the process: SDK clients (their connection pools and
+    TLS contexts, ~20 ms to build) are shared by every model instance that can share them."""
     key = (base_url.rstrip("/"), api_key, tuple(sorted((headers or {}).items())), timeout)
     with _shared_lock:
         transport = _shared.get(key)
@@ -285,7 +288,7 @@ def get_json(
     headers: Mapping[str, str] | None = None,
 ) -> Any:
     """GET ``{base_url}{path}`` and return the decoded JSON; errors are ``OpenRouterError`` s."""
-    return _transport_for(base_url, api_key, headers, timeout).get_json(path).data
+    return shared_transport(base_url, api_key, headers, timeout).get_json(path).data
 
 
 async def aget_json(
@@ -297,4 +300,4 @@ async def aget_json(
     headers: Mapping[str, str] | None = None,
 ) -> Any:
     """Async ``get_json``."""
-    return (await _transport_for(base_url, api_key, headers, timeout).aget_json(path)).data
+    return (await shared_transport(base_url, api_key, headers, timeout).aget_json(path)).data

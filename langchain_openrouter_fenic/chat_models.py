@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model
 from typing_extensions import Self
 
 from . import _cost, _messages, _response, _tools
-from ._transport import DEFAULT_BASE_URL, OpenRouterTransport
+from ._transport import DEFAULT_BASE_URL, OpenRouterTransport, shared_transport
 from .routing import Profile, ProviderPreferences, ReasoningEffort, StructuredOutputStrategy
 
 if TYPE_CHECKING:
@@ -170,11 +170,12 @@ class ChatOpenRouter(BaseChatModel):
             raise ValueError(
                 f"default_profile={self.default_profile!r} is not a key of profiles ({known})."
             )
-        self._transport = OpenRouterTransport(
-            base_url=self.base_url,
-            api_key=self.api_key.get_secret_value(),
-            headers=self._attribution_headers(),
-            timeout=self.timeout,
+        # instances with the same configuration share SDK clients (connection pools, TLS setup)
+        self._transport = shared_transport(
+            self.base_url,
+            self.api_key.get_secret_value(),
+            self._attribution_headers(),
+            self.timeout,
         )
         if self.rate_limiter is None:
             # one limiter per key, shared by every instance: they share OpenRouter's limits
@@ -239,7 +240,9 @@ class ChatOpenRouter(BaseChatModel):
         from .catalog import ModelCatalog
 
         key = self.api_key.get_secret_value() if self.api_key else None
-        return ModelCatalog.shared(self.base_url, key, headers=self._attribution_headers())
+        return ModelCatalog.shared(
+            self.base_url, key, timeout=self.timeout, headers=self._attribution_headers()
+        )
 
     def model_info(self) -> ModelInfo:
         """This model's catalog record (loads the catalog on first use)."""
