@@ -1,7 +1,7 @@
 """``AdaptiveRateLimiter``: a LangChain rate limiter that learns OpenRouter's limits from its 429s.
 
-All decisions live in ``_Schedule``, a pure state machine over "now" (a fake clock drives it in
-tests); ``AdaptiveRateLimiter`` adds the lock and the waiting.
+All decisions live in ``_rate_schedule.Schedule``, a pure state machine over "now" (a fake clock
+drives it in tests); ``AdaptiveRateLimiter`` adds the lock and the waiting.
 
 - **Pacing.** Callers reserve the next free slot (GCRA: slots ``1/rate`` apart, bursts of
   ``max_burst``) and sleep exactly until it: no polling. A new plan (a 429, a pause, a clearly
@@ -28,274 +28,27 @@ import contextlib
 import contextvars
 import hashlib
 import logging
-import math
 import threading
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from langchain_core.rate_limiters import BaseRateLimiter
 
+from ._rate_schedule import Schedule, Ticket, Tuning, WindowBudget
 from ._rate_signals import RateLimitSignal
 
-__all__ = ["AdaptiveRateLimiter", "WindowBudget", "shared_rate_limiter"]
+__all__ = [
+    "AdaptiveRateLimiter",
+    "WindowBudget",
+    "limiter_scope",
+    "shared_rate_limiter",
+]
 
 logger = logging.getLogger(__name__)
 
-_DEFAULT_WINDOW = 60.0  # window length assumed when nothing better is known
-_SHORTEST_WINDOW = 1.0  # resets closer than this are the same window (or clock noise)
-_QUIET_ENDS_EPISODE = 60.0  # a 429 after this long without any starts a new throttling episode
-_RECOVERY_SHARE = 0.9  # after a decrease, the rate returns to this share of the rate that failed
-_SLOW_START_GAIN = 1.0  # requests/s added per completed success until the first 429
-_REPLAN_GROWTH = 1.1  # an increase this large re-times the waiting callers at once
-_SUCCESS_HISTORY = 2048  # completion times kept to estimate a window's length
-
-
-@dataclass(frozen=True, slots=True)
-class WindowBudget:
-    """At most ``limit`` admissions in ``[start, end)`` (limiter clock seconds)."""
-
-    limit: int
-    start: float
-    end: float
-
-    @property
-    def rate(self) -> float:
-        """The budget spread over its window, requests per second."""
-        return self.limit / (self.end - self.start)
-
-
-@dataclass(frozen=True, slots=True)
-class _Ticket:
-    at: float  # the slot: admitted at this instant (limiter clock)
-    epoch: int  # the plan it belongs to; a new plan voids it
-    in_budget: bool  # counted against the window budget
-    rate: float | None  # the rate it was paced at (None: unknown)
-
-
-@dataclass(frozen=True, slots=True)
-class _Tuning:
-    """The constructor's settings, in requests per second."""
-
-    floor: float
-    ceiling: float
-    decrease_factor: float
-    increase_step: float
-    successes_before_increase: int
-    max_burst: int
-    max_pause: float
-    reset_margin: float
-
-
-class _Schedule:
-    """The limiter's decisions as a pure function of its state and ``now`` (no lock, no sleep)."""
-
-    def __init__(self, tuning: _Tuning, *, rate: float, now: float) -> None:
-        self.tuning, self.rate = tuning, rate
-        self.epoch, self.planned_rate = 0, rate
-        self.tat = now  # GCRA "theoretical arrival time" of the next slot
-        self.cooldown_until = now
-        self.budget: WindowBudget | None = None
-        self.budget_used = 0  # admissions and live reservations counted in the budget
-        self.budget_pending = 0  # of which live reservations of this epoch
-        self.failed_rate: float | None = None  # None until the first 429: slow start
-        self.steps_beyond = 0  # increases made above failed_rate
-        self.last_decrease_at = self.last_429_at = self.last_queued_at = -math.inf
-        self.last_admitted_at = -math.inf
-        self.last_reset_at: float | None = None
-        self.window_length: float | None = None  # measured from successive resets
-        self.streak = 0  # completed successes since the last increase or 429
-        self.successes: deque[float] = deque(maxlen=_SUCCESS_HISTORY)
-        self.throttled_from: float | None = None  # the rate before the current episode
-
-    # -- admission ------------------------------------------------------------------------
-    def next_slot(self, now: float) -> float:
-        """The earliest instant >= now at which a request may be admitted."""
-        self.expire(now)
-        tolerance = (self.tuning.max_burst - 1) / self.rate
-        slot = max(now, self.cooldown_until, self.tat - tolerance)
-        if self.budget is not None and slot < self.budget.end:
-            slot = max(slot, self.budget.start)
-            if self.budget_used >= self.budget.limit:
-                slot = self.budget.end  # this window is spent; the budget ends with it
-        return slot
-
-    def reserve(self, now: float) -> _Ticket:
-        """Take the next slot (possibly in the future) for one caller."""
-        slot = self.next_slot(now)
-        self.tat = max(self.tat, slot) + 1 / self.rate
-        in_budget = self.budget is not None and slot < self.budget.end
-        self.budget_used += in_budget
-        self.budget_pending += in_budget
-        if slot > now:
-            self.last_queued_at = now
-        return _Ticket(slot, self.epoch, in_budget, self.rate)
-
-    def admit(self, ticket: _Ticket, now: float) -> bool | None:
-        """True: admitted. False: not due yet. None: voided by a new plan (reserve again)."""
-        if ticket.epoch != self.epoch:
-            return None
-        if ticket.at > now:
-            return False
-        self.budget_pending -= ticket.in_budget
-        self.last_admitted_at = max(self.last_admitted_at, ticket.at)
-        return True
-
-    def cancel(self, ticket: _Ticket) -> None:
-        """Give back a reservation whose holder stopped waiting (its slot stays spent)."""
-        if ticket.epoch == self.epoch and ticket.in_budget:
-            self.budget_pending -= 1
-            self.budget_used -= 1
-
-    def replan(self, now: float) -> None:
-        """Void every outstanding reservation: their holders reserve again under the new plan."""
-        self.epoch += 1
-        self.planned_rate = self.rate
-        self.budget_used -= self.budget_pending
-        self.budget_pending = 0
-        self.tat = max(now, self.last_admitted_at + 1 / self.rate)
-
-    def expire(self, now: float) -> None:
-        if self.budget is not None and now >= self.budget.end:
-            self.budget = None  # hints expire with their window
-            self.budget_used = self.budget_pending = 0
-
-    # -- successes ------------------------------------------------------------------------
-    def on_success(self, now: float, sent: _Ticket | None) -> str | None:
-        """A request completed. Returns a log line when the rate is back to its old level."""
-        self.expire(now)
-        self.successes.append(now)
-        slow_start = self.failed_rate is None
-        # a success proves the rate it was paced at (slow start: one doubling ago is enough)
-        proven = self.rate / 2 if slow_start else self.rate
-        if sent is not None and sent.rate is not None and sent.rate < proven:
-            return None
-        self.streak += 1
-        if now < self.cooldown_until or self.streak < self._successes_needed():
-            return None
-        self.streak = 0
-        if now - self.last_queued_at > max(1.0, 2 / self.rate):
-            return None  # the callers, not the limiter, set the pace: a higher rate is unproven
-        self.rate = min(self._ceiling(), self._increased_rate())
-        if self.rate >= self.planned_rate * _REPLAN_GROWTH:
-            self.replan(now)  # waiting callers move to the new, earlier slots
-        if self.throttled_from is not None and self.rate >= self.throttled_from:
-            self.throttled_from = None
-            return f"OpenRouter rate limiting eased; back to {self.rate * 60:.0f} requests/min"
-        return None
-
-    def _successes_needed(self) -> int:
-        if self.failed_rate is None:
-            return 1
-        if self.rate < _RECOVERY_SHARE * self.failed_rate:
-            return max(1, self.tuning.successes_before_increase // 2)  # the dip after a decrease
-        return self.tuning.successes_before_increase
-
-    def _increased_rate(self) -> float:
-        if self.failed_rate is None:
-            return self.rate + _SLOW_START_GAIN
-        target = _RECOVERY_SHARE * self.failed_rate
-        if self.rate < target:  # the decrease was a precaution: return near the limit at once
-            return target
-        # small steps up to the rate that failed; past it the limit has moved, so each step is
-        # one step larger than the last (an outdated limit is left behind in reasonable time)
-        self.steps_beyond = self.steps_beyond + 1 if self.rate >= self.failed_rate else 0
-        return self.rate + self.tuning.increase_step * self.failed_rate * (1 + self.steps_beyond)
-
-    def _ceiling(self) -> float:
-        ceiling = self.tuning.ceiling
-        return min(ceiling, self.budget.rate) if self.budget is not None else ceiling
-
-    # -- 429s -----------------------------------------------------------------------------
-    def on_rate_limited(
-        self, now: float, signal: RateLimitSignal, sent: _Ticket | None
-    ) -> list[tuple[int, str]]:
-        """A request was answered 429. Returns the log lines it calls for, as (level, text)."""
-        self.expire(now)
-        self.streak = 0
-        new_episode = now - self.last_429_at > _QUIET_ENDS_EPISODE
-        self.last_429_at = now
-        before = (self.rate, self.cooldown_until, self.budget)
-        wait = signal.wait_seconds()
-        if wait is not None and wait > self.tuning.max_pause:
-            return [(logging.DEBUG, _quota_note(wait, self.tuning.max_pause))]
-        if signal.limit is not None and signal.reset_in is not None:
-            self._take_budget(now, signal.limit, now + signal.reset_in)
-        elif sent is None or sent.at >= self.last_decrease_at:
-            self._decrease(now, sent)  # else: admitted before the last decrease, same event
-        if wait is not None:
-            until = now + wait + self.tuning.reset_margin
-            if until > self.cooldown_until + 1e-3:  # repeats of one answer differ by noise only
-                self.cooldown_until = until
-        if (self.rate, self.cooldown_until, self.budget) == before:
-            return []  # another answer of an event already acted on
-        self.replan(now)
-        level = logging.DEBUG
-        if new_episode or self.throttled_from is None:
-            level, self.throttled_from = logging.WARNING, max(before[0], self.throttled_from or 0)
-        return [(level, self._throttle_note(now, before[0]))]
-
-    def _decrease(self, now: float, sent: _Ticket | None) -> None:
-        # the rate that failed is the one the request was paced at (it may lag the current one)
-        paced_at = sent.rate if sent is not None and sent.rate is not None else self.rate
-        self.failed_rate = min(self.rate, paced_at)
-        self.rate = max(self.tuning.floor, self.failed_rate * self.tuning.decrease_factor)
-        self.steps_beyond, self.last_decrease_at = 0, now
-
-    def _take_budget(self, now: float, limit: int, reset_at: float) -> None:
-        """Limit requests per window, spread over it: the next window starts at the reset."""
-        if self.budget is not None and abs(self.budget.start - reset_at) < _SHORTEST_WINDOW:
-            return  # another answer about the same window
-        if self.last_reset_at is not None:
-            gap = reset_at - self.last_reset_at
-            known = self.window_length
-            # successive resets measure the window (a gap of several windows does not)
-            if gap >= max(_SHORTEST_WINDOW, reset_at - now) and (
-                known is None or gap < 1.5 * known
-            ):
-                self.window_length = gap
-        if self.last_reset_at is None or reset_at - self.last_reset_at >= _SHORTEST_WINDOW:
-            self.last_reset_at = reset_at
-        length = self.window_length or self._estimated_window(now, limit, reset_at)
-        self.budget = WindowBudget(limit, reset_at, reset_at + length)
-        self.budget_used = self.budget_pending = 0
-        self.failed_rate = self.rate = self.budget.rate
-        self.steps_beyond, self.last_decrease_at = 0, now
-
-    def _estimated_window(self, now: float, limit: int, reset_at: float) -> float:
-        """Before two resets are seen: the closing window held our last (up to) Limit successes.
-
-        Underestimating costs one more 429, whose reset then measures the window; assuming a
-        minute for a 5 s window would stall for most of a minute. A minute is assumed only when
-        none of our requests succeeded (someone else spent the budget).
-        """
-        shortest = max(_SHORTEST_WINDOW, reset_at - now)
-        if not self.successes:
-            return max(_DEFAULT_WINDOW, shortest)
-        oldest_counted = self.successes[-min(limit, len(self.successes))]
-        return max(shortest, min(reset_at - oldest_counted, _DEFAULT_WINDOW))
-
-    def _throttle_note(self, now: float, old_rate: float) -> str:
-        text = "OpenRouter/provider is throttling; "
-        if self.cooldown_until > now:
-            text += f"pausing {self.cooldown_until - now:.1f} s; "
-        if self.budget is not None:
-            span = self.budget.end - self.budget.start
-            text += f"budget {self.budget.limit} requests per {span:.0f} s window; "
-        return text + f"rate {old_rate * 60:.0f} -> {self.rate * 60:.0f} requests/min"
-
-
-def _quota_note(wait: float, max_pause: float) -> str:
-    return (
-        f"OpenRouter asked to wait {wait:.0f} s (more than max_pause={max_pause:.0f} s): "
-        "treated as a quota of one model; the key's other requests are not paused"
-    )
-
-
 # the last admission of this thread / asyncio task: (id of the limiter, its ticket)
-_LAST_ADMISSION: contextvars.ContextVar[tuple[int, _Ticket] | None] = contextvars.ContextVar(
+_LAST_ADMISSION: contextvars.ContextVar[tuple[int, Ticket] | None] = contextvars.ContextVar(
     "openrouter_last_admission", default=None
 )
 
@@ -412,7 +165,7 @@ class AdaptiveRateLimiter(BaseRateLimiter):
         self._sleep, self._async_sleep = sleep, async_sleep
         self._lock = threading.Lock()
         self._waiters: dict[_Waiter, None] = {}  # insertion-ordered: wake-ups in queue order
-        tuning = _Tuning(
+        tuning = Tuning(
             floor=min_requests_per_minute / 60,
             ceiling=max_requests_per_minute / 60,
             decrease_factor=decrease_factor,
@@ -422,7 +175,7 @@ class AdaptiveRateLimiter(BaseRateLimiter):
             max_pause=max_pause,
             reset_margin=reset_margin,
         )
-        self._schedule = _Schedule(tuning, rate=requests_per_minute / 60, now=clock())
+        self._schedule = Schedule(tuning, rate=requests_per_minute / 60, now=clock())
 
     # -- read-only introspection ----------------------------------------------------------
     @property
@@ -510,13 +263,13 @@ class AdaptiveRateLimiter(BaseRateLimiter):
         _LAST_ADMISSION.set((id(self), ticket))
         return True
 
-    def _reserve(self, waiter: _Waiter | None) -> _Ticket:
+    def _reserve(self, waiter: _Waiter | None) -> Ticket:
         with self._lock:
             if waiter is not None:
                 self._waiters[waiter] = None
             return self._schedule.reserve(self._clock())
 
-    def _settle(self, ticket: _Ticket) -> tuple[bool, _Ticket]:
+    def _settle(self, ticket: Ticket) -> tuple[bool, Ticket]:
         """Admit the ticket if its slot has come; replace it if a new plan voided it."""
         with self._lock:
             now = self._clock()
@@ -527,7 +280,7 @@ class AdaptiveRateLimiter(BaseRateLimiter):
             _LAST_ADMISSION.set((id(self), ticket))
         return verdict, ticket
 
-    def _leave(self, ticket: _Ticket, waiter: _Waiter | None, admitted: bool) -> None:
+    def _leave(self, ticket: Ticket, waiter: _Waiter | None, admitted: bool) -> None:
         with self._lock:
             if waiter is not None:
                 self._waiters.pop(waiter, None)
@@ -556,7 +309,7 @@ class AdaptiveRateLimiter(BaseRateLimiter):
         """
         sent = self._take_last_admission()
         if sent_at is not None:
-            sent = _Ticket(sent_at, -1, False, None)
+            sent = Ticket(sent_at, -1, False, None)
         with self._lock:
             epoch = self._schedule.epoch
             notes = self._schedule.on_rate_limited(self._clock(), signal or RateLimitSignal(), sent)
@@ -564,7 +317,7 @@ class AdaptiveRateLimiter(BaseRateLimiter):
         for level, text in notes:
             logger.log(level, self._with_wall_time(text))
 
-    def _take_last_admission(self) -> _Ticket | None:
+    def _take_last_admission(self) -> Ticket | None:
         """This thread / task's last admission through this limiter (each is reported once)."""
         last = _LAST_ADMISSION.get()
         if last is None or last[0] != id(self):
@@ -586,18 +339,37 @@ class AdaptiveRateLimiter(BaseRateLimiter):
         return f"{text} (resuming at {until:%H:%M:%S} UTC)"
 
 
-_SHARED: dict[tuple[str, str], AdaptiveRateLimiter] = {}
+_FREE_SCOPE = "free"
+_DEFAULT_SCOPE = "default"
+
+
+def limiter_scope(model_id: str) -> str:
+    """The shared limiter a model's requests go through: ``"free"`` for ``:free`` ids.
+
+    OpenRouter counts ``:free`` models against their own budget (20 requests per minute, a
+    daily cap), apart from the key's paid traffic; a separate limiter keeps that small budget
+    from slowing the key's paid models.
+    """
+    return _FREE_SCOPE if model_id.strip().endswith(":free") else _DEFAULT_SCOPE
+
+
+_SHARED: dict[tuple[str, str, str], AdaptiveRateLimiter] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def shared_rate_limiter(api_key: str | None, base_url: str) -> AdaptiveRateLimiter:
-    """The process-wide limiter of one API key at one base URL (created on first use).
+def shared_rate_limiter(
+    api_key: str | None, base_url: str, *, scope: str = _DEFAULT_SCOPE
+) -> AdaptiveRateLimiter:
+    """The process-wide limiter of one API key at one base URL and scope (created on first use).
 
-    Every ``ChatOpenRouter`` of a key shares OpenRouter's limits, so they share one limiter.
-    Only a SHA-256 digest of the key is kept.
+    Every ``ChatOpenRouter`` of a key shares OpenRouter's limits, so they share one limiter;
+    ``scope`` separates budgets OpenRouter counts apart (``limiter_scope(model_id)``: the
+    ``:free`` models). Only a SHA-256 digest of the key is kept.
     """
+    if not scope:
+        raise ValueError(f"scope={scope!r} must be a non-empty name, e.g. limiter_scope(model_id).")
     digest = hashlib.sha256((api_key or "").encode()).hexdigest()
-    key = (digest, base_url.rstrip("/"))
+    key = (digest, base_url.rstrip("/"), scope)
     with _SHARED_LOCK:
         if key not in _SHARED:
             _SHARED[key] = AdaptiveRateLimiter()

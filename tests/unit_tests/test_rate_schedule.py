@@ -1,0 +1,54 @@
+"""``Schedule``, the limiter's pure state machine, driven with plain numbers (no clock)."""
+
+from __future__ import annotations
+
+import pytest
+
+from langchain_openrouter_fenic._rate_schedule import Schedule, Tuning
+from langchain_openrouter_fenic._rate_signals import RateLimitSignal
+
+TUNING = Tuning(
+    floor=0.1,
+    ceiling=1000.0,
+    decrease_factor=0.75,
+    increase_step=0.01,
+    successes_before_increase=10,
+    max_burst=1,
+    max_pause=60.0,
+    reset_margin=0.0,
+)
+
+
+def test_slots_are_one_over_the_rate_apart() -> None:
+    schedule = Schedule(TUNING, rate=10.0, now=0.0)
+    slots = [schedule.reserve(0.0).at for _ in range(3)]
+    assert slots == pytest.approx([0.0, 0.1, 0.2])
+
+
+def test_a_window_budget_holds_admissions_until_the_reset_then_spreads_them() -> None:
+    schedule = Schedule(TUNING, rate=10.0, now=0.0)
+    schedule.on_rate_limited(1.0, RateLimitSignal(limit=4, remaining=0, reset_in=2.0), None)
+    # no success seen yet: the window is assumed to last a minute
+    assert schedule.budget is not None and schedule.budget.start == pytest.approx(3.0)
+    first = schedule.reserve(1.0)
+    assert first.at == pytest.approx(3.0) and schedule.admit(first, 2.9) is False
+    assert schedule.admit(first, 3.0) is True
+    assert schedule.rate == pytest.approx(4 / 60)
+
+
+def test_a_bare_429_decreases_once_per_event() -> None:
+    schedule = Schedule(TUNING, rate=8.0, now=0.0)
+    sent = [schedule.reserve(0.0) for _ in range(3)]
+    for ticket in sent:
+        assert schedule.admit(ticket, 1.0) is True
+    for ticket in sent:  # three 429s of requests admitted before the decrease: one event
+        schedule.on_rate_limited(1.0, RateLimitSignal(), ticket)
+    assert schedule.rate == pytest.approx(6.0)
+
+
+def test_a_new_plan_voids_outstanding_reservations() -> None:
+    schedule = Schedule(TUNING, rate=1.0, now=0.0)
+    schedule.reserve(0.0)
+    later = schedule.reserve(0.0)
+    schedule.replan(0.0)
+    assert schedule.admit(later, 5.0) is None
