@@ -179,9 +179,12 @@ class ChatOpenRouter(BaseChatModel):
         )
         if self.rate_limiter is None:
             # one limiter per key, shared by every instance: they share OpenRouter's limits
-            from .rate_limiter import shared_rate_limiter
+            # (:free models have a budget of their own, so they get a limiter of their own)
+            from .rate_limiter import limiter_scope, shared_rate_limiter
 
-            self.rate_limiter = shared_rate_limiter(self.api_key.get_secret_value(), self.base_url)
+            self.rate_limiter = shared_rate_limiter(
+                self.api_key.get_secret_value(), self.base_url, scope=limiter_scope(self.model)
+            )
         return self
 
     def _attribution_headers(self) -> dict[str, str]:

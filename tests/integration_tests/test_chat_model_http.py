@@ -317,3 +317,19 @@ def test_langchain_agent_loop(emulator: OpenRouterEmulator) -> None:
     assert any(isinstance(m, ToolMessage) and "sunny" in str(m.content) for m in messages)
     assert isinstance(messages[-1], AIMessage) and "sunny" in str(messages[-1].content)
     assert len(emulator.chat_requests()) == 2
+
+
+def test_one_shared_limiter_per_key_with_free_models_apart(emulator: OpenRouterEmulator) -> None:
+    from langchain_core.rate_limiters import InMemoryRateLimiter
+
+    from langchain_openrouter_fenic import AdaptiveRateLimiter
+
+    first, second = make(emulator), make(emulator, temperature=0.5)
+    free = make(emulator, model="google/gemma-3-27b-it:free")
+    other_key = make(emulator, api_key="sk-or-v1-another-key")
+    assert isinstance(first.rate_limiter, AdaptiveRateLimiter)
+    assert first.rate_limiter is second.rate_limiter
+    assert free.rate_limiter is not first.rate_limiter
+    assert other_key.rate_limiter is not first.rate_limiter
+    own = InMemoryRateLimiter(requests_per_second=100)
+    assert make(emulator, rate_limiter=own).rate_limiter is own
