@@ -72,7 +72,10 @@ def replay_cassette() -> Callable[..., AbstractContextManager[Any]]:
     recorder = project_vcr()
 
     def use(path: Path | str, **kw: Any) -> AbstractContextManager[Any]:
-        return recorder.use_cassette(str(path), allow_playback_repeats=True, **kw)
+        cassette: AbstractContextManager[Any] = recorder.use_cassette(
+            str(path), allow_playback_repeats=True, **kw
+        )
+        return cassette
 
     return use
 
