@@ -22,7 +22,10 @@ _SHORTEST_WINDOW = 1.0  # resets closer than this are the same window (or clock 
 _QUIET_ENDS_EPISODE = 60.0  # a 429 after this long without any starts a new throttling episode
 _RECOVERY_SHARE = 0.9  # after a decrease, the rate returns to this share of the rate that failed
 _SLOW_START_GAIN = 1.0  # requests/s added per completed success until the first 429
-_REPLAN_GROWTH = 1.1  # an increase this large re-times the waiting callers at once
+# an increase this large re-times the waiting callers at once, and every additive step (1 % of
+# the failed rate by default) is: slots reserved at the old rate do not prove the new one, so with
+# 32 callers queued each step would otherwise wait for ~32 completions before the next can count
+_REPLAN_GROWTH = 1.005
 _SUCCESS_HISTORY = 2048  # completion times kept to estimate a window's length
 
 

@@ -52,3 +52,24 @@ def test_a_new_plan_voids_outstanding_reservations() -> None:
     later = schedule.reserve(0.0)
     schedule.replan(0.0)
     assert schedule.admit(later, 5.0) is None
+
+
+def test_every_additive_step_re_times_the_waiting_callers() -> None:
+    schedule = Schedule(TUNING, rate=100.0, now=0.0)
+    failed = schedule.reserve(0.0)
+    schedule.admit(failed, 0.0)
+    schedule.on_rate_limited(0.0, RateLimitSignal(), failed)  # 100/s failed: down to 75/s
+    now = 0.0
+    while schedule.rate < 90.0:  # a few successes bring it back to 90 % of the failed rate
+        ticket = schedule.reserve(now)
+        now = ticket.at
+        schedule.admit(ticket, now)
+        schedule.on_success(now, ticket)
+    assert schedule.rate == pytest.approx(90.0)
+    step_before = schedule.rate
+    queued = [schedule.reserve(now) for _ in range(11)]  # callers waiting for their slots
+    for ticket in queued[:10]:
+        schedule.admit(ticket, ticket.at)
+        schedule.on_success(ticket.at, ticket)
+    assert schedule.rate == pytest.approx(step_before + 0.01 * 100.0)  # one additive step
+    assert schedule.admit(queued[10], queued[10].at) is None  # its old slot is void: reserve again
