@@ -140,27 +140,41 @@ class Schedule:
 
     # -- successes ------------------------------------------------------------------------
     def on_success(self, now: float, sent: Ticket | None) -> str | None:
-        """A request completed. Returns a log line when the rate is back to its old level."""
+        """A request completed. Returns a log line when a throttling episode is over."""
         self.expire(now)
         self.successes.append(now)
+        self._maybe_increase(now, sent)
+        if self.throttled_from is None:
+            return None
+        if self.rate >= self.throttled_from:
+            self.throttled_from = None
+            return f"OpenRouter rate limiting eased; back to {self.rate * 60:.0f} requests/min"
+        if now - self.last_429_at > _QUIET_ENDS_EPISODE:
+            # the old rate was above the limit (slow start overshot it) and will not come back:
+            # a quiet spell ends the episode, as a 429 after one would start a new episode
+            self.throttled_from = None
+            return (
+                f"OpenRouter rate limiting eased; no 429 for {_QUIET_ENDS_EPISODE:.0f} s, "
+                f"now {self.rate * 60:.0f} requests/min"
+            )
+        return None
+
+    def _maybe_increase(self, now: float, sent: Ticket | None) -> None:
+        """Count a completed success; after a run of them, raise the rate."""
         slow_start = self.failed_rate is None
         # a success proves the rate it was paced at (slow start: one doubling ago is enough)
         proven = self.rate / 2 if slow_start else self.rate
         if sent is not None and sent.rate is not None and sent.rate < proven:
-            return None
+            return
         self.streak += 1
         if now < self.cooldown_until or self.streak < self._successes_needed():
-            return None
+            return
         self.streak = 0
         if now - self.last_queued_at > max(1.0, 2 / self.rate):
-            return None  # the callers, not the limiter, set the pace: a higher rate is unproven
+            return  # the callers, not the limiter, set the pace: a higher rate is unproven
         self.rate = min(self._ceiling(), self._increased_rate())
         if self.rate >= self.planned_rate * _REPLAN_GROWTH:
             self.replan(now)  # waiting callers move to the new, earlier slots
-        if self.throttled_from is not None and self.rate >= self.throttled_from:
-            self.throttled_from = None
-            return f"OpenRouter rate limiting eased; back to {self.rate * 60:.0f} requests/min"
-        return None
 
     def _successes_needed(self) -> int:
         if self.failed_rate is None:

@@ -4,7 +4,7 @@ All decisions live in ``_rate_schedule.Schedule``, a pure state machine over "no
 drives it in tests); ``AdaptiveRateLimiter`` adds the lock and the waiting.
 
 - **Pacing.** Callers reserve the next free slot (GCRA: slots ``1/rate`` apart, bursts of
-  ``max_burst``) and sleep exactly until it: no polling. A new plan (a 429, a pause, a clearly
+  ``max_burst``) and sleep exactly until it: no polling. A new plan (a 429, a pause, a
   higher rate) voids outstanding reservations and wakes their holders, who reserve again.
 - **Slow start.** Until the first 429 each completed success adds 1 request/s (the rate roughly
   doubles every second), but only while the limiter is what holds callers back.
@@ -205,7 +205,8 @@ class AdaptiveRateLimiter(BaseRateLimiter):
 
     @property
     def throttled(self) -> bool:
-        """True from the start of a throttling episode until the rate is back where it was."""
+        """True during a throttling episode: from its first 429 until the rate is back where it
+        was, or a minute passed without a 429 (then the old rate was above the limit)."""
         with self._lock:
             return self._schedule.throttled_from is not None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from langchain_openrouter_fenic._rate_schedule import Schedule, Tuning
@@ -73,3 +75,16 @@ def test_every_additive_step_re_times_the_waiting_callers() -> None:
         schedule.on_success(ticket.at, ticket)
     assert schedule.rate == pytest.approx(step_before + 0.01 * 100.0)  # one additive step
     assert schedule.admit(queued[10], queued[10].at) is None  # its old slot is void: reserve again
+
+
+def test_a_quiet_minute_ends_an_episode_whose_old_rate_was_above_the_limit() -> None:
+    schedule = Schedule(TUNING, rate=100.0, now=0.0)  # slow start overshot a limit of ~50/s
+    sent = schedule.reserve(0.0)
+    schedule.admit(sent, 0.0)
+    notes = schedule.on_rate_limited(0.0, RateLimitSignal(), sent)
+    assert [level for level, _ in notes] == [logging.WARNING]
+    assert schedule.on_success(30.0, None) is None  # still within the episode
+    note = schedule.on_success(61.0, None)
+    assert note is not None and "eased; no 429 for 60 s" in note
+    assert schedule.throttled_from is None
+    assert schedule.on_success(62.0, None) is None  # one INFO per episode
