@@ -69,6 +69,7 @@ class TestChatOpenRouterStandardUnit(OpenRouterCapabilities, ChatModelUnitTests)
         super().test_serdes(model, snapshot)
 
 
+@pytest.mark.filterwarnings("ignore:The function `load` is in beta")
 def test_serialization_round_trip_keeps_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
     from langchain_core.load import dumpd, dumps, load
 
@@ -87,6 +88,7 @@ def test_serialization_round_trip_keeps_no_key(monkeypatch: pytest.MonkeyPatch) 
         secrets_from_env=True,
         valid_namespaces=["langchain_openrouter_fenic"],
         additional_import_mappings={path: path},
+        allowed_objects=[ChatOpenRouter],
     )
     assert isinstance(revived, ChatOpenRouter)
     assert revived.api_key is not None and revived.api_key.get_secret_value() == "sk-or-secret-123"
