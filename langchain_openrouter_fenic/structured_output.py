@@ -39,7 +39,12 @@ from ._structured_strategy import (
     needs_endpoint_check,
     routing_restrictions,
 )
-from .errors import NoEndpointsError, StructuredOutputUnsupportedError
+from .errors import (
+    ModelNotFoundError,
+    NoEndpointsError,
+    OpenRouterError,
+    StructuredOutputUnsupportedError,
+)
 
 if TYPE_CHECKING:
     from langchain_core.language_models import LanguageModelInput
@@ -157,12 +162,12 @@ def with_structured_output(
     require = strict_capabilities
     if method is not None:
         if strict_capabilities:
-            _check_forced(llm.model_info(), method)
+            _check_forced(_model_info(llm), method)
         return _pipeline(llm, output, method, strict_schema, include_raw, require)
 
     profile = llm.active_profile
     decision = decide_strategy(
-        llm.model_info(),
+        _model_info(llm),
         provider=profile.provider,
         preference=profile.structured_output_strategy,
         load_endpoints=lambda model_id: llm.catalog.endpoints(model_id),
@@ -176,6 +181,21 @@ def with_structured_output(
         )
         return primary.with_fallbacks([fallback], exceptions_to_handle=(NoEndpointsError,))
     return primary
+
+
+def _model_info(llm: ChatOpenRouter) -> ModelInfo:
+    """The catalog record; when the catalog cannot be loaded, say how to build without it."""
+    try:
+        return llm.model_info()
+    except (ModelNotFoundError, StructuredOutputUnsupportedError):
+        raise
+    except OpenRouterError as exc:
+        hint = (
+            " with_structured_output chooses its method from this catalog; to build the chain "
+            "without it, pass method='json_schema' (or 'function_calling') and "
+            "strict_capabilities=False."
+        )
+        raise type(exc)(str(exc) + hint, **exc._state()) from exc
 
 
 def _normalize(schema: Any, method: ForcedMethod | None) -> OutputSchema | None:

@@ -333,3 +333,21 @@ def test_one_shared_limiter_per_key_with_free_models_apart(emulator: OpenRouterE
     assert other_key.rate_limiter is not first.rate_limiter
     own = InMemoryRateLimiter(requests_per_second=100)
     assert make(emulator, rate_limiter=own).rate_limiter is own
+
+
+def test_structured_output_without_a_catalog_says_how_to_build_anyway(
+    emulator: OpenRouterEmulator,
+) -> None:
+    from pydantic import BaseModel
+
+    class City(BaseModel):
+        name: str
+
+    for path in ("/models/user", "/models"):
+        emulator.set_get_reply(path, Reply.error(500, "catalog down"))
+    llm = make(emulator, max_retries=0)
+    with pytest.raises(errors.ServerError, match="strict_capabilities=False"):
+        llm.with_structured_output(City)
+    chain = llm.with_structured_output(City, method="json_schema", strict_capabilities=False)
+    assert isinstance(chain.invoke("The capital of France is Paris."), City)
+    assert "response_format" in emulator.chat_requests()[-1].json
