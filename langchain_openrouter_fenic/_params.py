@@ -16,8 +16,7 @@ def collect_model_kwargs(cls: Any, values: dict[str, Any]) -> dict[str, Any]:
     They are sent in the request body as is, so nothing the caller gave is dropped; the warning
     names them so that a typo (``temprature=``) is seen.
     """
-    fields = cls.model_fields
-    known = set(fields) | {f.alias for f in fields.values() if f.alias}
+    known = _accepted_names(cls.model_fields)
     extra = {k: v for k, v in values.items() if k not in known}
     if not extra:
         return values
@@ -35,6 +34,20 @@ def collect_model_kwargs(cls: Any, values: dict[str, Any]) -> dict[str, Any]:
         model_kwargs[name] = value
     values["model_kwargs"] = model_kwargs
     return values
+
+
+def _accepted_names(fields: Mapping[str, Any]) -> set[str]:
+    """Field names and every alias a field accepts (``alias``, ``AliasChoices`` strings)."""
+    names = set(fields)
+    for field in fields.values():
+        if field.alias:
+            names.add(field.alias)
+        choices = getattr(field.validation_alias, "choices", None)
+        if choices:
+            names.update(c for c in choices if isinstance(c, str))
+        elif isinstance(field.validation_alias, str):
+            names.add(field.validation_alias)
+    return names
 
 
 def check_model_kwargs(model_kwargs: Mapping[str, Any], fields: Mapping[str, Any]) -> None:

@@ -17,7 +17,15 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils import from_env, secret_from_env
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    model_validator,
+)
 from typing_extensions import Self
 
 from . import _cost, _messages, _response, _tools
@@ -75,7 +83,12 @@ class ChatOpenRouter(BaseChatModel):
     See ``docs/`` for routing profiles, structured output and rate limiting.
     """
 
-    model: str = Field(default="openai/gpt-4o", alias="model_name", min_length=1)
+    # validation aliases keep `model=` the name type checkers see, and accept `model_name=` too
+    model: str = Field(
+        default="openai/gpt-4o",
+        validation_alias=AliasChoices("model", "model_name"),
+        min_length=1,
+    )
     """OpenRouter model id, e.g. ``"anthropic/claude-sonnet-4"`` (https://openrouter.ai/models)."""
     api_key: SecretStr | None = Field(
         default_factory=secret_from_env("OPENROUTER_API_KEY", default=None)
@@ -104,7 +117,9 @@ class ChatOpenRouter(BaseChatModel):
     min_p: float | None = Field(default=None, ge=0, le=1)
     top_a: float | None = Field(default=None, ge=0, le=1)
     seed: int | None = None
-    stop: list[str] | str | None = Field(default=None, alias="stop_sequences")
+    stop: list[str] | str | None = Field(
+        default=None, validation_alias=AliasChoices("stop", "stop_sequences")
+    )
     logit_bias: dict[str, float] | None = None
     logprobs: bool | None = None
     top_logprobs: int | None = Field(default=None, ge=0, le=20)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -119,13 +119,13 @@ class ProviderPreferences(_Frozen):
 
     sort: ProviderSort | None = None
     """Prefer the cheapest, fastest or lowest-latency provider (turns load balancing off)."""
-    only: tuple[str, ...] | None = None
+    only: Sequence[str] | None = None
     """Use only these providers."""
-    exclude: tuple[str, ...] | None = None
+    exclude: Sequence[str] | None = None
     """Never use these providers (sent as ``provider.ignore``)."""
-    order: tuple[str, ...] | None = None
+    order: Sequence[str] | None = None
     """Try these providers first, in this order."""
-    quantizations: tuple[Quantization, ...] | None = None
+    quantizations: Sequence[Quantization] | None = None
     """Use only endpoints serving one of these quantizations."""
     data_collection: DataCollection | None = None
     """``"deny"``: only providers that do not store or train on prompts."""
@@ -142,7 +142,7 @@ class ProviderPreferences(_Frozen):
 
     @field_validator("only", "exclude", "order", mode="after")
     @classmethod
-    def _provider_names(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    def _provider_names(cls, value: Sequence[str] | None) -> tuple[str, ...] | None:
         if value is None:
             return None
         names = tuple(name.strip() for name in value)
@@ -152,8 +152,8 @@ class ProviderPreferences(_Frozen):
 
     @field_validator("quantizations", mode="after")
     @classmethod
-    def _empty_is_unset(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        return value or None
+    def _empty_is_unset(cls, value: Sequence[str] | None) -> tuple[str, ...] | None:
+        return tuple(value) or None if value is not None else None
 
     @model_validator(mode="after")
     def _consistent(self) -> ProviderPreferences:
@@ -198,7 +198,7 @@ class Profile(_Frozen):
     ``reasoning_effort`` and ``reasoning_max_tokens`` are mutually exclusive.
     """
 
-    models: tuple[str, ...] | None = None
+    models: Sequence[str] | None = None
     """Fallback model ids, tried in order by OpenRouter after the main model fails."""
     reasoning_effort: ReasoningEffort | None = None
     reasoning_max_tokens: int | None = Field(default=None, gt=0)
@@ -208,10 +208,10 @@ class Profile(_Frozen):
 
     @field_validator("models", mode="after")
     @classmethod
-    def _model_ids(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    def _model_ids(cls, value: Sequence[str] | None) -> tuple[str, ...] | None:
         if value is not None and any(not m.strip() for m in value):
             raise ValueError("model ids must be non-empty strings, e.g. 'openai/gpt-4o-mini'")
-        return value or None
+        return tuple(value) or None if value is not None else None
 
     @model_validator(mode="after")
     def _one_reasoning_field(self) -> Profile:
