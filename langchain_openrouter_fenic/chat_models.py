@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import AsyncExitStack, ExitStack
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.language_models.model_profile import ModelProfile
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
@@ -28,18 +27,18 @@ from pydantic import (
 )
 from typing_extensions import Self
 
-from . import _cost, _messages, _response, _tools
+from . import _cost, _messages, _tools
 from ._transport import DEFAULT_BASE_URL, OpenRouterTransport, shared_transport
 from .routing import Profile, ProviderPreferences, ReasoningEffort, StructuredOutputStrategy
 
 if TYPE_CHECKING:
+    from ._calls import CallOptions as _CallOptions
     from .catalog import ModelCatalog, ModelInfo
 
 __all__ = ["ChatOpenRouter"]
 
 logger = logging.getLogger(__name__)
 
-_CHAT_PATH = "/chat/completions"
 # sampling fields sent only when set, and only when the model lists them (catalog)
 _SAMPLING_FIELDS = (
     "temperature",
@@ -355,13 +354,15 @@ class ChatOpenRouter(BaseChatModel):
             _catalog_unavailable(exc)
             return None
 
-    def _retry_options(self) -> dict[str, Any]:
-        return {
-            "max_retries": self.max_retries,
-            "rate_limiter": self.rate_limiter,
-            "max_rate_limit_wait": self.max_rate_limit_wait,
-            "first_attempt_acquired": True,
-        }
+    def _call_options(self) -> _CallOptions:
+        from ._calls import CallOptions
+
+        return CallOptions(
+            max_retries=self.max_retries,
+            rate_limiter=self.rate_limiter,
+            max_rate_limit_wait=self.max_rate_limit_wait,
+            include_usage=self.stream_usage,
+        )
 
     # -- generation ----------------------------------------------------------------------------
     def _generate(
@@ -375,16 +376,11 @@ class ChatOpenRouter(BaseChatModel):
             from langchain_core.language_models.chat_models import generate_from_stream
 
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
-        from . import _retry  # tenacity is loaded by the first request, not at import
+        from . import _calls  # the SDK and tenacity load with the first request, not at import
 
         info = self._info_or_none(kwargs.get("model"))
         body = self._request_body(messages, stop, False, info, kwargs)
-
-        def attempt() -> ChatResult:
-            answer = self._transport.post_json(_CHAT_PATH, body)
-            return _response.result_from_completion(answer.data, answer.headers)
-
-        result = _retry.call_with_retries(attempt, **self._retry_options())
+        result = _calls.complete(self._transport, body, self._call_options())
         return _cost.with_estimated_cost(result, info)
 
     async def _agenerate(
@@ -398,16 +394,11 @@ class ChatOpenRouter(BaseChatModel):
             from langchain_core.language_models.chat_models import agenerate_from_stream
 
             return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
-        from . import _retry  # tenacity is loaded by the first request, not at import
+        from . import _calls
 
         info = await self._ainfo_or_none(kwargs.get("model"))
         body = self._request_body(messages, stop, False, info, kwargs)
-
-        async def attempt() -> ChatResult:
-            answer = await self._transport.apost_json(_CHAT_PATH, body)
-            return _response.result_from_completion(answer.data, answer.headers)
-
-        result = await _retry.acall_with_retries(attempt, **self._retry_options())
+        result = await _calls.acomplete(self._transport, body, self._call_options())
         return _cost.with_estimated_cost(result, info)
 
     def _stream(
@@ -417,35 +408,17 @@ class ChatOpenRouter(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        from . import _retry  # tenacity is loaded by the first request, not at import
+        from . import _calls
 
         info = self._info_or_none(kwargs.get("model"))
         body = self._request_body(messages, stop, True, info, kwargs)
-        with ExitStack() as stack:
-
-            def attempt() -> tuple[_response.StreamAssembler, Any, list[ChatGenerationChunk]]:
-                # retried as a whole until the first chunk exists; after that, never
-                with ExitStack() as attempt_stack:
-                    opened = attempt_stack.enter_context(self._transport.stream(_CHAT_PATH, body))
-                    assembler = _response.StreamAssembler(
-                        include_usage=self.stream_usage, headers=opened.headers
-                    )
-                    first = _response.first_chunks(assembler, opened.events)
-                    stack.push(attempt_stack.pop_all())
-                    return assembler, opened.events, first
-
-            assembler, events, first = _retry.call_with_retries(
-                attempt, report_success=False, **self._retry_options()
-            )
-            for chunk in _response.chain_chunks(
-                first, (c for c in map(assembler.feed, events) if c is not None)
-            ):
-                if run_manager:
-                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                yield chunk
-            final = _cost.with_estimated_cost_chunk(assembler.finish(), info)
-            _retry.report_success(self.rate_limiter)
-            yield final
+        for chunk in _calls.stream(self._transport, body, self._call_options()):
+            if _is_closing(chunk):
+                yield _cost.with_estimated_cost_chunk(chunk, info)
+                continue
+            if run_manager:
+                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
 
     async def _astream(
         self,
@@ -454,41 +427,17 @@ class ChatOpenRouter(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        from . import _retry  # tenacity is loaded by the first request, not at import
+        from . import _calls
 
         info = await self._ainfo_or_none(kwargs.get("model"))
         body = self._request_body(messages, stop, True, info, kwargs)
-        async with AsyncExitStack() as stack:
-
-            async def attempt() -> tuple[_response.StreamAssembler, Any, list[ChatGenerationChunk]]:
-                async with AsyncExitStack() as attempt_stack:
-                    opened = await attempt_stack.enter_async_context(
-                        self._transport.astream(_CHAT_PATH, body)
-                    )
-                    assembler = _response.StreamAssembler(
-                        include_usage=self.stream_usage, headers=opened.headers
-                    )
-                    first = await _response.afirst_chunks(assembler, opened.events)
-                    stack.push_async_exit(attempt_stack.pop_all())
-                    return assembler, opened.events, first
-
-            assembler, events, first = await _retry.acall_with_retries(
-                attempt, report_success=False, **self._retry_options()
-            )
-            for chunk in first:
-                if run_manager:
-                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                yield chunk
-            async for event in events:
-                maybe = assembler.feed(event)
-                if maybe is None:
-                    continue
-                if run_manager:
-                    await run_manager.on_llm_new_token(maybe.text, chunk=maybe)
-                yield maybe
-            final = _cost.with_estimated_cost_chunk(assembler.finish(), info)
-            _retry.report_success(self.rate_limiter)
-            yield final
+        async for chunk in _calls.astream(self._transport, body, self._call_options()):
+            if _is_closing(chunk):
+                yield _cost.with_estimated_cost_chunk(chunk, info)
+                continue
+            if run_manager:
+                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
 
     # -- tools and structured output --------------------------------------------------------------
     def bind_tools(
@@ -592,3 +541,8 @@ def _as_list(stop: list[str] | str | None) -> list[str] | None:
 
 def _stop_param(stop: list[str] | None) -> dict[str, Any]:
     return {"stop": stop} if stop else {}
+
+
+def _is_closing(chunk: ChatGenerationChunk) -> bool:
+    """The stream's closing chunk, which carries metadata, usage and cost."""
+    return isinstance(chunk.message, AIMessageChunk) and chunk.message.chunk_position == "last"

@@ -1,0 +1,122 @@
+"""One chat-completion call with retries, as JSON or as a stream, sync and async.
+
+The parsing is shared (``_response``); only the I/O loops differ. A stream is retried as a whole
+until its first chunk exists, never after: chunks already delivered stay delivered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import AsyncExitStack, ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.rate_limiters import BaseRateLimiter
+
+from . import _response, _retry
+from ._transport import OpenRouterTransport
+
+__all__ = ["CHAT_PATH", "CallOptions", "acomplete", "astream", "complete", "stream"]
+
+CHAT_PATH = "/chat/completions"
+
+
+@dataclass(frozen=True)
+class CallOptions:
+    """How one call is retried and rate-limited, and whether a stream carries usage."""
+
+    max_retries: int
+    rate_limiter: BaseRateLimiter | None
+    max_rate_limit_wait: float
+    include_usage: bool = True
+
+    def retry_options(self) -> dict[str, Any]:
+        # LangChain's BaseChatModel acquires the limiter before the first attempt
+        return {
+            "max_retries": self.max_retries,
+            "rate_limiter": self.rate_limiter,
+            "max_rate_limit_wait": self.max_rate_limit_wait,
+            "first_attempt_acquired": True,
+        }
+
+
+def complete(
+    transport: OpenRouterTransport, body: Mapping[str, Any], options: CallOptions
+) -> ChatResult:
+    def attempt() -> ChatResult:
+        answer = transport.post_json(CHAT_PATH, body)
+        return _response.result_from_completion(answer.data, answer.headers)
+
+    return _retry.call_with_retries(attempt, **options.retry_options())
+
+
+async def acomplete(
+    transport: OpenRouterTransport, body: Mapping[str, Any], options: CallOptions
+) -> ChatResult:
+    async def attempt() -> ChatResult:
+        answer = await transport.apost_json(CHAT_PATH, body)
+        return _response.result_from_completion(answer.data, answer.headers)
+
+    return await _retry.acall_with_retries(attempt, **options.retry_options())
+
+
+_Opened = tuple[_response.StreamAssembler, Any, list[ChatGenerationChunk]]
+
+
+def stream(
+    transport: OpenRouterTransport, body: Mapping[str, Any], options: CallOptions
+) -> Iterator[ChatGenerationChunk]:
+    """Every chunk, the closing one (metadata, usage) last; success is reported after it."""
+    with ExitStack() as stack:
+
+        def attempt() -> _Opened:
+            with ExitStack() as attempt_stack:
+                opened = attempt_stack.enter_context(transport.stream(CHAT_PATH, body))
+                assembler = _response.StreamAssembler(
+                    include_usage=options.include_usage, headers=opened.headers
+                )
+                first = _response.first_chunks(assembler, opened.events)
+                stack.push(attempt_stack.pop_all())  # the open response outlives the attempt
+                return assembler, opened.events, first
+
+        assembler, events, first = _retry.call_with_retries(
+            attempt, report_success=False, **options.retry_options()
+        )
+        yield from first
+        for event in events:
+            chunk = assembler.feed(event)
+            if chunk is not None:
+                yield chunk
+        final = assembler.finish()
+        _retry.report_success(options.rate_limiter)
+        yield final
+
+
+async def astream(
+    transport: OpenRouterTransport, body: Mapping[str, Any], options: CallOptions
+) -> AsyncIterator[ChatGenerationChunk]:
+    async with AsyncExitStack() as stack:
+
+        async def attempt() -> _Opened:
+            async with AsyncExitStack() as attempt_stack:
+                opened = await attempt_stack.enter_async_context(transport.astream(CHAT_PATH, body))
+                assembler = _response.StreamAssembler(
+                    include_usage=options.include_usage, headers=opened.headers
+                )
+                first = await _response.afirst_chunks(assembler, opened.events)
+                stack.push_async_exit(attempt_stack.pop_all())
+                return assembler, opened.events, first
+
+        assembler, events, first = await _retry.acall_with_retries(
+            attempt, report_success=False, **options.retry_options()
+        )
+        for chunk in first:
+            yield chunk
+        async for event in events:
+            maybe = assembler.feed(event)
+            if maybe is not None:
+                yield maybe
+        final = assembler.finish()
+        _retry.report_success(options.rate_limiter)
+        yield final
