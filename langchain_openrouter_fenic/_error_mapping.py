@@ -9,11 +9,13 @@ specific class, with a message that quotes OpenRouter, names the provider and sa
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from . import errors
+from ._rate_signals import parse_rate_limit_signal
 
 __all__ = [
     "atranslating",
@@ -148,7 +150,7 @@ def from_error_payload(
         code=code if isinstance(code, (int, str)) else None,
         provider_name=provider,
         raw=raw_text,
-        retry_after=_retry_after(headers or {}, metadata, availability),
+        retry_after=_retry_after(headers or {}, error),
         generation_id=generation_id or (headers or {}).get("x-generation-id"),
         metadata=metadata,
         headers=headers,
@@ -171,7 +173,7 @@ def from_http(status: int, headers: Mapping[str, str], text: str) -> errors.Open
         _compose(cls, status, snippet, None, None, {}),
         status_code=status,
         raw=text or None,
-        retry_after=_retry_after(headers, {}, {}),
+        retry_after=_retry_after(headers, None),
         generation_id=headers.get("x-generation-id"),
         headers=headers,
         body=body,
@@ -295,23 +297,6 @@ def _compose(
     return " ".join(parts)
 
 
-def _retry_after(
-    headers: Mapping[str, str], metadata: Mapping[str, Any], availability: Mapping[str, Any]
-) -> float | None:
-    """Seconds to wait when the answer says so (Retry-After seconds, or the body hints)."""
-    meta_headers = metadata.get("headers") if isinstance(metadata.get("headers"), Mapping) else {}
-    assert isinstance(meta_headers, Mapping)
-    candidates = [
-        headers.get("retry-after"),
-        next((v for k, v in meta_headers.items() if str(k).lower() == "retry-after"), None),
-        metadata.get("retry_after_seconds"),
-        availability.get("retry_after"),
-    ]
-    for value in candidates:
-        try:
-            seconds = float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            continue
-        if seconds >= 0:
-            return seconds
-    return None
+def _retry_after(headers: Mapping[str, str], error: Mapping[str, Any] | None) -> float | None:
+    """Seconds the answer asks us to wait (Retry-After or the body's hints), else None."""
+    return parse_rate_limit_signal(headers, error, now=time.time()).retry_after

@@ -133,3 +133,12 @@ def test_errors_survive_pickling() -> None:
         "boom",
         "gen-9",
     )
+
+
+def test_retry_after_as_an_http_date() -> None:
+    import time as _time
+    from email.utils import formatdate
+
+    headers = {"retry-after": formatdate(_time.time() + 30, usegmt=True)}
+    err = from_http(503, headers, _body(503, "no provider available"))
+    assert err.retry_after is not None and 25 <= err.retry_after <= 31
