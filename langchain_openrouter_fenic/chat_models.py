@@ -29,7 +29,13 @@ from typing_extensions import Self
 
 from . import _cost, _messages, _tools
 from ._transport import DEFAULT_BASE_URL, OpenRouterTransport, shared_transport
-from .routing import Profile, ProviderPreferences, ReasoningEffort, StructuredOutputStrategy
+from .routing import (
+    SAMPLING_PARAMETERS,
+    Profile,
+    ProviderPreferences,
+    ReasoningEffort,
+    StructuredOutputStrategy,
+)
 
 if TYPE_CHECKING:
     from ._calls import CallOptions as _CallOptions
@@ -38,31 +44,6 @@ if TYPE_CHECKING:
 __all__ = ["ChatOpenRouter"]
 
 logger = logging.getLogger(__name__)
-
-# sampling fields sent only when set, and only when the model lists them (catalog)
-_SAMPLING_FIELDS = (
-    "temperature",
-    "max_tokens",
-    "top_p",
-    "top_k",
-    "frequency_penalty",
-    "presence_penalty",
-    "repetition_penalty",
-    "min_p",
-    "top_a",
-    "seed",
-    "logit_bias",
-    "logprobs",
-    "top_logprobs",
-)
-# request keys that callers bind (bind_tools, with_structured_output, .bind) and that are sent as is
-_ROUTING_FIELDS = (
-    "models",
-    "reasoning_effort",
-    "reasoning_max_tokens",
-    "provider",
-    "structured_output_strategy",
-)
 
 
 class ChatOpenRouter(BaseChatModel):
@@ -546,3 +527,14 @@ def _stop_param(stop: list[str] | None) -> dict[str, Any]:
 def _is_closing(chunk: ChatGenerationChunk) -> bool:
     """The stream's closing chunk, which carries metadata, usage and cost."""
     return isinstance(chunk.message, AIMessageChunk) and chunk.message.chunk_position == "last"
+
+
+# the sampling fields of the class (stop is merged with the call's stop separately); sorted so
+# that request bodies are built in a stable order
+_SAMPLING_FIELDS = tuple(
+    sorted(
+        name
+        for name in SAMPLING_PARAMETERS
+        if name in ChatOpenRouter.model_fields and name != "stop"
+    )
+)
