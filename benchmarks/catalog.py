@@ -33,14 +33,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
-from langchain_openrouter_fenic._disk_cache import (
+from langchain_openrouter_fenic.catalog import ModelCatalog
+from langchain_openrouter_fenic.catalog.disk_cache import (
     CACHE_DIR_ENV,
     CacheSettings,
     cache_file,
     write_catalog,
 )
-from langchain_openrouter_fenic._model_profile import model_profile_from_info
-from langchain_openrouter_fenic.catalog import ModelCatalog, _translate
+from langchain_openrouter_fenic.catalog.model_profile import model_profile_from_info
+from langchain_openrouter_fenic.catalog.records import translate_entries as _translate
 
 SNAPSHOT = (
     Path(__file__).resolve().parents[1] / "langchain_openrouter_fenic/data/catalog-snapshot.json"

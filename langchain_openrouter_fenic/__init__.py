@@ -44,7 +44,7 @@ from .routing import Profile, ProviderPreferences
 
 if TYPE_CHECKING:
     from .catalog import EndpointInfo, ModelCatalog, ModelInfo
-    from .rate_limiter import AdaptiveRateLimiter
+    from .rate_limits import AdaptiveRateLimiter
 
 # loaded on first access: the catalog and the limiter (and tenacity behind it) are not needed
 # to build a chain, and import time is one of our targets
@@ -52,7 +52,7 @@ _LAZY = {
     "EndpointInfo": ".catalog",
     "ModelCatalog": ".catalog",
     "ModelInfo": ".catalog",
-    "AdaptiveRateLimiter": ".rate_limiter",
+    "AdaptiveRateLimiter": ".rate_limits",
 }
 
 __version__ = "0.1.0"

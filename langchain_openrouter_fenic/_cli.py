@@ -20,7 +20,8 @@ from importlib import resources
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ._structured_strategy import (
+from .errors import StructuredOutputUnsupportedError
+from .structured_output.strategy import (
     Preference,
     StrategyDecision,
     allowed_endpoints,
@@ -28,8 +29,7 @@ from ._structured_strategy import (
     decide_strategy,
     model_level_method,
 )
-from ._transport import DEFAULT_BASE_URL
-from .errors import StructuredOutputUnsupportedError
+from .wire.transport import DEFAULT_BASE_URL
 
 if TYPE_CHECKING:
     from .catalog import EndpointInfo, ModelInfo

@@ -1,5 +1,5 @@
 """``ChatOpenRouter``: the LangChain chat model. Glue only — the work is done in the modules
-it delegates to (``_messages``, ``_response``, ``_transport``, ``_retry``, ``catalog``,
+it delegates to (``wire``: messages, request, response, transport; ``rate_limits``, ``catalog``,
 ``routing``, ``structured_output``)."""
 
 from __future__ import annotations
@@ -27,8 +27,7 @@ from pydantic import (
 )
 from typing_extensions import Self
 
-from . import _cost, _messages, _tools
-from ._transport import DEFAULT_BASE_URL, OpenRouterTransport, shared_transport
+from . import _cost
 from .routing import (
     SAMPLING_PARAMETERS,
     Profile,
@@ -36,10 +35,13 @@ from .routing import (
     ReasoningEffort,
     StructuredOutputStrategy,
 )
+from .wire import messages as _messages
+from .wire import tools as _tools
+from .wire.transport import DEFAULT_BASE_URL, OpenRouterTransport, shared_transport
 
 if TYPE_CHECKING:
-    from ._calls import CallOptions as _CallOptions
     from .catalog import ModelCatalog, ModelInfo
+    from .wire.calls import CallOptions as _CallOptions
 
 __all__ = ["ChatOpenRouter"]
 
@@ -175,7 +177,7 @@ class ChatOpenRouter(BaseChatModel):
         if self.rate_limiter is None:
             # one limiter per key, shared by every instance: they share OpenRouter's limits
             # (:free models have a budget of their own, so they get a limiter of their own)
-            from .rate_limiter import limiter_scope, shared_rate_limiter
+            from .rate_limits.limiter import limiter_scope, shared_rate_limiter
 
             self.rate_limiter = shared_rate_limiter(
                 self.api_key.get_secret_value(), self.base_url, scope=limiter_scope(self.model)
@@ -303,7 +305,7 @@ class ChatOpenRouter(BaseChatModel):
         info: ModelInfo | None,
         kwargs: dict[str, Any],
     ) -> dict[str, Any]:
-        from ._request import build_body
+        from .wire.request import build_body
 
         return build_body(
             model=self.model,
@@ -336,7 +338,7 @@ class ChatOpenRouter(BaseChatModel):
             return None
 
     def _call_options(self) -> _CallOptions:
-        from ._calls import CallOptions
+        from .wire.calls import CallOptions
 
         return CallOptions(
             max_retries=self.max_retries,
@@ -357,7 +359,7 @@ class ChatOpenRouter(BaseChatModel):
             from langchain_core.language_models.chat_models import generate_from_stream
 
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
-        from . import _calls  # the SDK and tenacity load with the first request, not at import
+        from .wire import calls as _calls  # the SDK and tenacity load with the first request
 
         info = self._info_or_none(kwargs.get("model"))
         body = self._request_body(messages, stop, False, info, kwargs)
@@ -375,7 +377,7 @@ class ChatOpenRouter(BaseChatModel):
             from langchain_core.language_models.chat_models import agenerate_from_stream
 
             return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
-        from . import _calls
+        from .wire import calls as _calls
 
         info = await self._ainfo_or_none(kwargs.get("model"))
         body = self._request_body(messages, stop, False, info, kwargs)
@@ -389,7 +391,7 @@ class ChatOpenRouter(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        from . import _calls
+        from .wire import calls as _calls
 
         info = self._info_or_none(kwargs.get("model"))
         body = self._request_body(messages, stop, True, info, kwargs)
@@ -408,7 +410,7 @@ class ChatOpenRouter(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        from . import _calls
+        from .wire import calls as _calls
 
         info = await self._ainfo_or_none(kwargs.get("model"))
         body = self._request_body(messages, stop, True, info, kwargs)
@@ -494,7 +496,7 @@ class ChatOpenRouter(BaseChatModel):
 
 
 def _profile_of(info: ModelInfo) -> ModelProfile:
-    from ._model_profile import model_profile_from_info
+    from .catalog.model_profile import model_profile_from_info
 
     return model_profile_from_info(info)
 

@@ -21,13 +21,13 @@ from pydantic import BaseModel, ValidationError
 
 import langchain_openrouter_fenic
 from langchain_openrouter_fenic import ChatOpenRouter
-from langchain_openrouter_fenic._disk_cache import (
+from langchain_openrouter_fenic.catalog import ModelCatalog
+from langchain_openrouter_fenic.catalog.disk_cache import (
     CACHE_DIR_ENV,
     cache_file,
     read_catalog,
     write_catalog,
 )
-from langchain_openrouter_fenic.catalog import ModelCatalog
 from langchain_openrouter_fenic.errors import ModelNotFoundError
 from langchain_openrouter_fenic.routing import Profile, ProviderPreferences
 from tests.support.emulator import OpenRouterEmulator, Reply, running_emulator

@@ -22,14 +22,14 @@ from urllib.parse import urlsplit
 import pytest
 
 import langchain_openrouter_fenic
-from langchain_openrouter_fenic._disk_cache import CacheSettings, read_catalog
 from langchain_openrouter_fenic.catalog import (
     EndpointInfo,
     ModelCatalog,
     ModelInfo,
-    _SingleFlight,
     estimate_cost,
 )
+from langchain_openrouter_fenic.catalog.disk_cache import CacheSettings, read_catalog
+from langchain_openrouter_fenic.catalog.single_flight import SingleFlight as _SingleFlight
 from langchain_openrouter_fenic.errors import (
     ModelNotFoundError,
     NotFoundError,
@@ -561,7 +561,9 @@ def test_stale_disk_copy_is_used_with_a_warning_when_the_fetch_fails(
     clock.now += 3 * 3600
     server.fail["/models/user"] = 503
     fresh_process = _catalog(server, cache_dir, clock=clock)
-    with caplog.at_level(logging.WARNING, logger="langchain_openrouter_fenic.catalog"):
+    with caplog.at_level(
+        logging.WARNING, logger="langchain_openrouter_fenic.catalog.model_catalog"
+    ):
         info = fresh_process.get("openai/gpt-4o")
     assert info.id == "openai/gpt-4o"
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
@@ -585,7 +587,9 @@ def test_stale_memory_copy_is_used_when_the_refresh_fails(
     catalog.get("openai/gpt-4o")
     clock.now += 120
     server.fail["/models/user"] = 503
-    with caplog.at_level(logging.WARNING, logger="langchain_openrouter_fenic.catalog"):
+    with caplog.at_level(
+        logging.WARNING, logger="langchain_openrouter_fenic.catalog.model_catalog"
+    ):
         assert catalog.get("openai/gpt-4o").id == "openai/gpt-4o"
     assert "fetched 2 min ago" in caplog.text
 
@@ -598,7 +602,9 @@ async def test_async_stale_copy_and_recovery(
     await catalog.aget("openai/gpt-4o")
     clock.now += 4000
     server.fail["/models/user"] = 503
-    with caplog.at_level(logging.WARNING, logger="langchain_openrouter_fenic.catalog"):
+    with caplog.at_level(
+        logging.WARNING, logger="langchain_openrouter_fenic.catalog.model_catalog"
+    ):
         assert (await catalog.aget("openai/gpt-4o")).id == "openai/gpt-4o"
     assert "Could not refresh" in caplog.text
     del server.fail["/models/user"]

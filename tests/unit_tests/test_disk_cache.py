@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from langchain_openrouter_fenic import _disk_cache
-from langchain_openrouter_fenic._disk_cache import (
+from langchain_openrouter_fenic.catalog import disk_cache as _disk_cache
+from langchain_openrouter_fenic.catalog.disk_cache import (
     CACHE_DIR_ENV,
     CACHE_TTL_ENV,
     cache_file,

@@ -8,7 +8,7 @@ import pickle
 import pytest
 
 from langchain_openrouter_fenic import errors
-from langchain_openrouter_fenic._error_mapping import from_error_payload, from_http
+from langchain_openrouter_fenic.wire.error_mapping import from_error_payload, from_http
 from tests.support.statuses import DOCUMENTED_STATUSES
 
 

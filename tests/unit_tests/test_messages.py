@@ -12,7 +12,7 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
-from langchain_openrouter_fenic._messages import to_openrouter_message, to_openrouter_messages
+from langchain_openrouter_fenic.wire.messages import to_openrouter_message, to_openrouter_messages
 
 
 def test_system_and_developer_roles() -> None:

@@ -11,8 +11,8 @@ import pytest
 from langchain_core.language_models.model_profile import ModelProfile, _warn_unknown_profile_keys
 
 import langchain_openrouter_fenic
-from langchain_openrouter_fenic._model_profile import model_profile_from_info
 from langchain_openrouter_fenic.catalog import ModelInfo
+from langchain_openrouter_fenic.catalog.model_profile import model_profile_from_info
 
 SNAPSHOT = Path(langchain_openrouter_fenic.__file__).parent / "data" / "catalog-snapshot.json"
 

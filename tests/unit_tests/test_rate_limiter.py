@@ -21,12 +21,13 @@ from typing import Any
 
 import pytest
 
-from langchain_openrouter_fenic import _retry, errors
-from langchain_openrouter_fenic._rate_signals import RateLimitSignal
-from langchain_openrouter_fenic.rate_limiter import AdaptiveRateLimiter, shared_rate_limiter
+from langchain_openrouter_fenic import errors
+from langchain_openrouter_fenic.rate_limits import retry as _retry
+from langchain_openrouter_fenic.rate_limits.limiter import AdaptiveRateLimiter, shared_rate_limiter
+from langchain_openrouter_fenic.rate_limits.signals import RateLimitSignal
 
 WALL_OFFSET = 1_788_000_000.0  # wall clock = limiter clock + this
-LOGGER = "langchain_openrouter_fenic.rate_limiter"
+LOGGER = "langchain_openrouter_fenic.rate_limits.limiter"
 
 
 class FakeClock:
@@ -441,7 +442,7 @@ def test_one_shared_limiter_per_key_and_base_url() -> None:
     assert shared_rate_limiter(key, "https://openrouter.ai/api/v1/") is first
     assert shared_rate_limiter("sk-or-v1-other", "https://openrouter.ai/api/v1") is not first
     assert shared_rate_limiter(key, "http://127.0.0.1:9/v1") is not first
-    from langchain_openrouter_fenic import rate_limiter as module
+    from langchain_openrouter_fenic.rate_limits import limiter as module
 
     assert not any(key in part for entry in module._SHARED for part in entry)  # digest only
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from langchain_openrouter_fenic import rate_limiter as module
-from langchain_openrouter_fenic._rate_signals import RateLimitSignal
-from langchain_openrouter_fenic.rate_limiter import limiter_scope, shared_rate_limiter
+from langchain_openrouter_fenic.rate_limits import limiter as module
+from langchain_openrouter_fenic.rate_limits.limiter import limiter_scope, shared_rate_limiter
+from langchain_openrouter_fenic.rate_limits.signals import RateLimitSignal
 
-SNAPSHOT = Path(module.__file__).parent / "data" / "catalog-snapshot.json"
+SNAPSHOT = Path(module.__file__).parents[1] / "data" / "catalog-snapshot.json"
 KEY = "sk-or-v1-" + "5" * 40
 BASE_URL = "https://openrouter.ai/api/v1"
 

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from langchain_openrouter_fenic._rate_schedule import Schedule, Tuning
-from langchain_openrouter_fenic._rate_signals import RateLimitSignal
+from langchain_openrouter_fenic.rate_limits.policy import Schedule, Tuning
+from langchain_openrouter_fenic.rate_limits.signals import RateLimitSignal
 
 TUNING = Tuning(
     floor=0.1,

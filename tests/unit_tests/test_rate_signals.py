@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from langchain_openrouter_fenic._rate_signals import RateLimitSignal, parse_rate_limit_signal
+from langchain_openrouter_fenic.rate_limits.signals import RateLimitSignal, parse_rate_limit_signal
 
 NOW = 1_788_825_540.0  # wall-clock epoch seconds of every test
 RESET_IN_60_S_MS = str(int((NOW + 60) * 1000))  # 13 digits, as OpenRouter sends it

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from langchain_core.rate_limiters import BaseRateLimiter
 
-from langchain_openrouter_fenic import _retry, errors
-from langchain_openrouter_fenic._rate_signals import RateLimitSignal
-from langchain_openrouter_fenic.rate_limiter import AdaptiveRateLimiter
+from langchain_openrouter_fenic import errors
+from langchain_openrouter_fenic.rate_limits import retry as _retry
+from langchain_openrouter_fenic.rate_limits.limiter import AdaptiveRateLimiter
+from langchain_openrouter_fenic.rate_limits.signals import RateLimitSignal
 
 WALL = 1_788_825_540.0  # the wall clock of every test (epoch seconds)
 
@@ -315,7 +316,7 @@ def test_a_pause_longer_than_allowed_fails_before_sending() -> None:
 
 
 def test_each_retry_is_logged_at_debug(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="langchain_openrouter_fenic._retry")
+    caplog.set_level(logging.DEBUG, logger="langchain_openrouter_fenic.rate_limits.retry")
     call(Attempts(http_error(429), http_error(502)))
     lines = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
     assert lines == [

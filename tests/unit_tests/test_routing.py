@@ -44,7 +44,7 @@ GEMINI_PRO_LATEST = {
 
 @pytest.fixture(scope="module")
 def catalog() -> ModelCatalog:
-    from langchain_openrouter_fenic._disk_cache import CacheSettings
+    from langchain_openrouter_fenic.catalog.disk_cache import CacheSettings
 
     entries = json.loads(SNAPSHOT.read_text())["data"]
     return ModelCatalog(

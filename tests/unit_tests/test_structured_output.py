@@ -12,19 +12,19 @@ from langchain_core.messages import AIMessage
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
-from langchain_openrouter_fenic._structured_schema import (
-    accepts_null,
-    drop_injected_nulls,
-    normalize_schema,
-    sanitize_schema_name,
-    to_strict_json_schema,
-)
 from langchain_openrouter_fenic.structured_output import (
     forced_tool_request,
     json_mode_request,
     parse_json_reply,
     parse_tool_reply,
     response_format_request,
+)
+from langchain_openrouter_fenic.structured_output.schema import (
+    accepts_null,
+    drop_injected_nulls,
+    normalize_schema,
+    sanitize_schema_name,
+    to_strict_json_schema,
 )
 
 # --------------------------------------------------------------------------------------------

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .routing import SAMPLING_PARAMETERS, filter_supported_params
+from ..routing import SAMPLING_PARAMETERS, filter_supported_params
 
 if TYPE_CHECKING:
-    from .catalog import ModelInfo
-    from .routing import Profile
+    from ..catalog import ModelInfo
+    from ..routing import Profile
 
 __all__ = ["build_body"]
 

@@ -25,11 +25,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
-from .errors import StructuredOutputUnsupportedError
+from ..errors import StructuredOutputUnsupportedError
 
 if TYPE_CHECKING:
-    from .catalog import EndpointInfo, ModelInfo
-    from .routing import ProviderPreferences
+    from ..catalog import EndpointInfo, ModelInfo
+    from ..routing import ProviderPreferences
 
 __all__ = [
     "Method",

@@ -28,17 +28,7 @@ from urllib.parse import quote
 
 from pydantic import SecretStr
 
-from . import _disk_cache
-from ._catalog_records import (
-    EndpointInfo,
-    FrozenMapping,
-    ModelInfo,
-    as_mapping,
-    estimate_cost,
-    translate_entries,
-)
-from ._single_flight import SingleFlight
-from .errors import (
+from ..errors import (
     AuthenticationError,
     ModelNotFoundError,
     NotFoundError,
@@ -46,14 +36,20 @@ from .errors import (
     PermissionDeniedError,
     ResponseParseError,
 )
+from . import disk_cache
+from .records import (
+    EndpointInfo,
+    FrozenMapping,
+    ModelInfo,
+    as_mapping,
+    estimate_cost,
+    translate_entries,
+)
+from .single_flight import SingleFlight
 
 __all__ = ["EndpointInfo", "FrozenMapping", "ModelCatalog", "ModelInfo", "estimate_cost"]
 
 logger = logging.getLogger(__name__)
-
-# the names this module had before the split (tests and benchmarks import them from here)
-_SingleFlight = SingleFlight
-_translate = translate_entries
 
 _USER_MODELS, _ALL_MODELS = "/models/user", "/models"
 _QUERY = "?output_modalities=all"
@@ -117,14 +113,14 @@ class ModelCatalog:
         headers: Mapping[str, str] | None = None,
         fetch_json: Callable[[str], Any] | None = None,
         afetch_json: Callable[[str], Awaitable[Any]] | None = None,
-        cache: _disk_cache.CacheSettings | None = None,
+        cache: disk_cache.CacheSettings | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._api_key = SecretStr(api_key) if api_key else None
         self._timeout, self._headers = timeout, dict(headers or {})
         self._fetch_json, self._afetch_json = fetch_json, afetch_json
-        self._cache = cache if cache is not None else _disk_cache.settings_from_env()
+        self._cache = cache if cache is not None else disk_cache.settings_from_env()
         self._clock = clock
         self._ttl = self._cache.ttl
         self._state: _State | None = None
@@ -288,18 +284,18 @@ class ModelCatalog:
     def _get(self, path: str) -> Any:
         if self._fetch_json is not None:
             return self._fetch_json(path)
-        from . import _transport
+        from ..wire import transport
 
-        return _transport.get_json(self.base_url, path, **self._transport_kwargs())
+        return transport.get_json(self.base_url, path, **self._transport_kwargs())
 
     async def _aget(self, path: str) -> Any:
         if self._afetch_json is not None:
             return await self._afetch_json(path)
         if self._fetch_json is not None:
             return await asyncio.to_thread(self._fetch_json, path)
-        from . import _transport
+        from ..wire import transport
 
-        return await _transport.aget_json(self.base_url, path, **self._transport_kwargs())
+        return await transport.aget_json(self.base_url, path, **self._transport_kwargs())
 
     def _transport_kwargs(self) -> dict[str, Any]:
         return {
@@ -314,7 +310,7 @@ class ModelCatalog:
         refresh_at = now + self._ttl if self._ttl > 0 else float("inf")
         state = _State(models, aliases, now, refresh_at, self.base_url + path)
         if self._cache.enabled:
-            _disk_cache.write_catalog(
+            disk_cache.write_catalog(
                 self._cache_path(), entries, fetched_at=now, source=path, base_url=self.base_url
             )
         return self._set_state(state)
@@ -327,7 +323,7 @@ class ModelCatalog:
             return state
 
     def _fall_back(
-        self, exc: OpenRouterError, current: _State | None, disk: _disk_cache.CachedCatalog | None
+        self, exc: OpenRouterError, current: _State | None, disk: disk_cache.CachedCatalog | None
     ) -> _State:
         """A failed fetch: serve the newest stale copy (WARNING), or raise if there is none."""
         now = self._clock()
@@ -347,12 +343,12 @@ class ModelCatalog:
     def _cache_path(self) -> Path:
         assert self._cache.directory is not None
         key = self._api_key.get_secret_value() if self._api_key else None
-        return _disk_cache.cache_file(self._cache.directory, self.base_url, key)
+        return disk_cache.cache_file(self._cache.directory, self.base_url, key)
 
-    def _read_disk(self) -> _disk_cache.CachedCatalog | None:
-        return _disk_cache.read_catalog(self._cache_path()) if self._cache.enabled else None
+    def _read_disk(self) -> disk_cache.CachedCatalog | None:
+        return disk_cache.read_catalog(self._cache_path()) if self._cache.enabled else None
 
-    def _state_from_disk(self, disk: _disk_cache.CachedCatalog) -> _State:
+    def _state_from_disk(self, disk: disk_cache.CachedCatalog) -> _State:
         models, aliases = translate_entries(disk.entries)
         refresh_at = disk.fetched_at + self._ttl
         return _State(models, aliases, disk.fetched_at, refresh_at, f"the disk cache {disk.path}")
@@ -450,12 +446,12 @@ def _not_found(state: _State, model_id: str) -> ModelNotFoundError:
 
 
 def _load_error(
-    exc: OpenRouterError, base_url: str, cache: _disk_cache.CacheSettings
+    exc: OpenRouterError, base_url: str, cache: disk_cache.CacheSettings
 ) -> OpenRouterError:
     where = (
         f"no cached copy in {cache.directory}"
         if cache.enabled
-        else f"the disk cache is disabled ({_disk_cache.CACHE_TTL_ENV}=0)"
+        else f"the disk cache is disabled ({disk_cache.CACHE_TTL_ENV}=0)"
     )
     message = (
         f"Could not load the OpenRouter model catalog from {base_url}/models: {exc.message} "

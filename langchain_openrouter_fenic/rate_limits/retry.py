@@ -25,15 +25,15 @@ from typing import Any, TypeVar
 from langchain_core.rate_limiters import BaseRateLimiter
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from ._rate_signals import parse_rate_limit_signal
-from .errors import (
+from ..errors import (
     APIConnectionError,
     OpenRouterError,
     RateLimitError,
     RequestTimeoutError,
     ServerError,
 )
-from .rate_limiter import AdaptiveRateLimiter
+from .limiter import AdaptiveRateLimiter
+from .signals import parse_rate_limit_signal
 
 __all__ = ["RETRYABLE", "acall_with_retries", "call_with_retries", "report_success"]
 

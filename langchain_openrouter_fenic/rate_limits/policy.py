@@ -13,7 +13,7 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
-from ._rate_signals import RateLimitSignal
+from .signals import RateLimitSignal
 
 __all__ = ["Schedule", "Ticket", "Tuning", "WindowBudget", "quota_note"]
 

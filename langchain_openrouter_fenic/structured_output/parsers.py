@@ -19,7 +19,7 @@ from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, BaseMessage
 from pydantic import ValidationError
 
-from ._structured_schema import OutputSchema, drop_injected_nulls
+from .schema import OutputSchema, drop_injected_nulls
 
 __all__ = [
     "StructuredReplyError",

@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import _error_mapping
+from . import error_mapping
 
 if TYPE_CHECKING:
     import openai
@@ -121,22 +121,22 @@ class OpenRouterTransport:
 
     # -- JSON ------------------------------------------------------------------------------
     def get_json(self, path: str) -> HttpResult:
-        with _error_mapping.translating():
+        with error_mapping.translating():
             response = self.sync_client().get(path, cast_to=_response_type())
             return _decode_json(response)
 
     async def aget_json(self, path: str) -> HttpResult:
-        async with _error_mapping.atranslating():
+        async with error_mapping.atranslating():
             response = await self.async_client().get(path, cast_to=_response_type())
             return _decode_json(response)
 
     def post_json(self, path: str, body: Mapping[str, Any]) -> HttpResult:
-        with _error_mapping.translating():
+        with error_mapping.translating():
             response = self.sync_client().post(path, body=body, cast_to=_response_type())
             return _decode_json(response)
 
     async def apost_json(self, path: str, body: Mapping[str, Any]) -> HttpResult:
-        async with _error_mapping.atranslating():
+        async with error_mapping.atranslating():
             response = await self.async_client().post(path, body=body, cast_to=_response_type())
             return _decode_json(response)
 
@@ -144,7 +144,7 @@ class OpenRouterTransport:
     @contextmanager
     def stream(self, path: str, body: Mapping[str, Any]) -> Iterator[StreamResult]:
         """Open an SSE answer; the connection is closed when the block exits."""
-        with _error_mapping.translating():
+        with error_mapping.translating():
             response = self.sync_client().post(
                 path, body=body, cast_to=_response_type(), stream=True
             )
@@ -156,7 +156,7 @@ class OpenRouterTransport:
 
     @asynccontextmanager
     async def astream(self, path: str, body: Mapping[str, Any]) -> AsyncIterator[StreamResult]:
-        async with _error_mapping.atranslating():
+        async with error_mapping.atranslating():
             response = await self.async_client().post(
                 path, body=body, cast_to=_response_type(), stream=True
             )
@@ -187,7 +187,7 @@ def _decode_json(response: Any) -> HttpResult:
     try:
         data = json.loads(text)  # leading blank padding (slow models) is legal JSON whitespace
     except json.JSONDecodeError as exc:
-        raise _error_mapping.malformed_body(text, response.status_code, headers) from exc
+        raise error_mapping.malformed_body(text, response.status_code, headers) from exc
     return HttpResult(response.status_code, headers, data)
 
 
@@ -195,7 +195,7 @@ def _decode_event(payload: str, headers: Mapping[str, str]) -> Any:
     try:
         return json.loads(payload)
     except json.JSONDecodeError as exc:
-        raise _error_mapping.malformed_body(payload, 200, headers) from exc
+        raise error_mapping.malformed_body(payload, 200, headers) from exc
 
 
 class _SSEDecoder:
@@ -232,7 +232,7 @@ class _SSEDecoder:
 
 def _sse_events(response: Any, headers: Mapping[str, str]) -> Iterator[Any]:
     decoder = _SSEDecoder(headers)
-    with _error_mapping.translating():
+    with error_mapping.translating():
         for line in response.iter_lines():
             event = decoder.feed(line)
             if decoder.done:
@@ -245,7 +245,7 @@ def _sse_events(response: Any, headers: Mapping[str, str]) -> Iterator[Any]:
 
 async def _asse_events(response: Any, headers: Mapping[str, str]) -> AsyncIterator[Any]:
     decoder = _SSEDecoder(headers)
-    async with _error_mapping.atranslating():
+    async with error_mapping.atranslating():
         async for line in response.aiter_lines():
             event = decoder.feed(line)
             if decoder.done:

@@ -1,4 +1,4 @@
-"""Structured output chosen from the live catalog (SPEC §4).
+"""The structured-output runnable: request pieces per method, and the chain around them.
 
 ``ChatOpenRouter.with_structured_output`` delegates to :func:`with_structured_output` here. The
 pieces, each its own pure module:
@@ -23,14 +23,20 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.runnables import Runnable, RunnableLambda, RunnableMap, RunnablePassthrough
 
-from ._structured_parsers import StructuredReplyError, parse_json_reply, parse_tool_reply
-from ._structured_schema import (
+from ..errors import (
+    ModelNotFoundError,
+    NoEndpointsError,
+    OpenRouterError,
+    StructuredOutputUnsupportedError,
+)
+from .parsers import StructuredReplyError, parse_json_reply, parse_tool_reply
+from .schema import (
     OutputSchema,
     normalize_schema,
     sanitize_schema_name,
     to_strict_json_schema,
 )
-from ._structured_strategy import (
+from .strategy import (
     StrategyDecision,
     allowed_endpoints,
     can_force_tools,
@@ -39,18 +45,12 @@ from ._structured_strategy import (
     needs_endpoint_check,
     routing_restrictions,
 )
-from .errors import (
-    ModelNotFoundError,
-    NoEndpointsError,
-    OpenRouterError,
-    StructuredOutputUnsupportedError,
-)
 
 if TYPE_CHECKING:
     from langchain_core.language_models import LanguageModelInput
 
-    from .catalog import ModelInfo
-    from .chat_models import ChatOpenRouter
+    from ..catalog import ModelInfo
+    from ..chat_models import ChatOpenRouter
 
 __all__ = [
     "ForcedMethod",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 from langchain_core.language_models.model_profile import ModelProfile
 
 if TYPE_CHECKING:
-    from .catalog import ModelInfo
+    from ..catalog import ModelInfo
 
 __all__ = ["model_profile_from_info"]
 

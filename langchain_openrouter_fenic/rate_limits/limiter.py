@@ -35,8 +35,8 @@ from datetime import datetime, timezone
 
 from langchain_core.rate_limiters import BaseRateLimiter
 
-from ._rate_schedule import Schedule, Ticket, Tuning, WindowBudget
-from ._rate_signals import RateLimitSignal
+from .policy import Schedule, Ticket, Tuning, WindowBudget
+from .signals import RateLimitSignal
 
 __all__ = [
     "AdaptiveRateLimiter",

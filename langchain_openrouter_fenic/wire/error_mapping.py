@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
-from . import errors
-from ._rate_signals import parse_rate_limit_signal
+from .. import errors
+from ..rate_limits.signals import parse_rate_limit_signal
 
 __all__ = [
     "atranslating",

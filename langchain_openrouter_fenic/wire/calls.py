@@ -14,8 +14,9 @@ from typing import Any
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.rate_limiters import BaseRateLimiter
 
-from . import _response, _retry
-from ._transport import OpenRouterTransport
+from ..rate_limits import retry
+from . import response
+from .transport import OpenRouterTransport
 
 __all__ = ["CHAT_PATH", "CallOptions", "acomplete", "astream", "complete", "stream"]
 
@@ -46,9 +47,9 @@ def complete(
 ) -> ChatResult:
     def attempt() -> ChatResult:
         answer = transport.post_json(CHAT_PATH, body)
-        return _response.result_from_completion(answer.data, answer.headers)
+        return response.result_from_completion(answer.data, answer.headers)
 
-    return _retry.call_with_retries(attempt, **options.retry_options())
+    return retry.call_with_retries(attempt, **options.retry_options())
 
 
 async def acomplete(
@@ -56,12 +57,12 @@ async def acomplete(
 ) -> ChatResult:
     async def attempt() -> ChatResult:
         answer = await transport.apost_json(CHAT_PATH, body)
-        return _response.result_from_completion(answer.data, answer.headers)
+        return response.result_from_completion(answer.data, answer.headers)
 
-    return await _retry.acall_with_retries(attempt, **options.retry_options())
+    return await retry.acall_with_retries(attempt, **options.retry_options())
 
 
-_Opened = tuple[_response.StreamAssembler, Any, list[ChatGenerationChunk]]
+_Opened = tuple[response.StreamAssembler, Any, list[ChatGenerationChunk]]
 
 
 def stream(
@@ -73,14 +74,14 @@ def stream(
         def attempt() -> _Opened:
             with ExitStack() as attempt_stack:
                 opened = attempt_stack.enter_context(transport.stream(CHAT_PATH, body))
-                assembler = _response.StreamAssembler(
+                assembler = response.StreamAssembler(
                     include_usage=options.include_usage, headers=opened.headers
                 )
-                first = _response.first_chunks(assembler, opened.events)
+                first = response.first_chunks(assembler, opened.events)
                 stack.push(attempt_stack.pop_all())  # the open response outlives the attempt
                 return assembler, opened.events, first
 
-        assembler, events, first = _retry.call_with_retries(
+        assembler, events, first = retry.call_with_retries(
             attempt, report_success=False, **options.retry_options()
         )
         yield from first
@@ -89,7 +90,7 @@ def stream(
             if chunk is not None:
                 yield chunk
         final = assembler.finish()
-        _retry.report_success(options.rate_limiter)
+        retry.report_success(options.rate_limiter)
         yield final
 
 
@@ -101,14 +102,14 @@ async def astream(
         async def attempt() -> _Opened:
             async with AsyncExitStack() as attempt_stack:
                 opened = await attempt_stack.enter_async_context(transport.astream(CHAT_PATH, body))
-                assembler = _response.StreamAssembler(
+                assembler = response.StreamAssembler(
                     include_usage=options.include_usage, headers=opened.headers
                 )
-                first = await _response.afirst_chunks(assembler, opened.events)
+                first = await response.afirst_chunks(assembler, opened.events)
                 stack.push_async_exit(attempt_stack.pop_all())
                 return assembler, opened.events, first
 
-        assembler, events, first = await _retry.acall_with_retries(
+        assembler, events, first = await retry.acall_with_retries(
             attempt, report_success=False, **options.retry_options()
         )
         for chunk in first:
@@ -118,5 +119,5 @@ async def astream(
             if maybe is not None:
                 yield maybe
         final = assembler.finish()
-        _retry.report_success(options.rate_limiter)
+        retry.report_success(options.rate_limiter)
         yield final

@@ -16,7 +16,7 @@ from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, Us
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from . import _error_mapping
+from . import error_mapping
 
 __all__ = [
     "StreamAssembler",
@@ -35,11 +35,11 @@ _EXTRA_MESSAGE_FIELDS = ("refusal", "annotations", "images", "audio")
 def result_from_completion(doc: Any, headers: Mapping[str, str] | None = None) -> ChatResult:
     """A JSON chat completion as a ``ChatResult``; errors inside the 200 are raised."""
     if not isinstance(doc, Mapping):
-        raise _error_mapping.malformed_body(json.dumps(doc)[:200], 200, headers or {})
+        raise error_mapping.malformed_body(json.dumps(doc)[:200], 200, headers or {})
     choices = doc.get("choices") or []
     error = doc.get("error")
     if isinstance(error, Mapping) and not choices:
-        raise _error_mapping.from_error_payload(
+        raise error_mapping.from_error_payload(
             error,
             headers=headers,
             body=doc,
@@ -47,7 +47,7 @@ def result_from_completion(doc: Any, headers: Mapping[str, str] | None = None) -
             served_by=doc.get("provider"),
         )
     if not choices:
-        raise _error_mapping.from_error_payload(
+        raise error_mapping.from_error_payload(
             {
                 "message": "The completion has no choices (the provider returned nothing)",
                 "code": 502,
@@ -62,7 +62,7 @@ def result_from_completion(doc: Any, headers: Mapping[str, str] | None = None) -
     for choice in choices:
         choice_error = choice.get("error")
         if isinstance(choice_error, Mapping) or choice.get("finish_reason") == "error":
-            raise _error_mapping.from_error_payload(
+            raise error_mapping.from_error_payload(
                 choice_error
                 if isinstance(choice_error, Mapping)
                 else {"message": "finish_reason: error"},
@@ -233,14 +233,14 @@ class StreamAssembler:
     def feed(self, event: Any) -> ChatGenerationChunk | None:
         """The chunk for one event, or None when it carries nothing to show yet."""
         if not isinstance(event, Mapping):
-            raise _error_mapping.malformed_body(json.dumps(event)[:200], 200, self._headers)
+            raise error_mapping.malformed_body(json.dumps(event)[:200], 200, self._headers)
         for key in ("id", "model", "provider", "system_fingerprint", "service_tier", "created"):
             if event.get(key) is not None:
                 self._doc[key] = event[key]
         if event.get("usage"):
             self._usage = event["usage"]
         if isinstance(event.get("error"), Mapping):
-            raise _error_mapping.from_error_payload(
+            raise error_mapping.from_error_payload(
                 event["error"],
                 headers=self._headers,
                 body=event,
@@ -255,7 +255,7 @@ class StreamAssembler:
             if choice.get(key):
                 self._choice[key] = choice[key]
         if isinstance(choice.get("error"), Mapping):
-            raise _error_mapping.from_error_payload(
+            raise error_mapping.from_error_payload(
                 choice["error"],
                 headers=self._headers,
                 body=event,

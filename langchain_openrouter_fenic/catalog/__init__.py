@@ -1,0 +1,13 @@
+"""OpenRouter's model catalog: what each model accepts, costs and returns (SPEC §3).
+
+- ``records``: the frozen ``ModelInfo`` / ``EndpointInfo`` records and their translation from
+  the API (pure; the bottom floor that the request builder and the strategy read);
+- ``model_catalog``: ``ModelCatalog``, the fetch with its memory and disk copies;
+- ``disk_cache``: the on-disk copy shared by worker processes;
+- ``single_flight``: one load per key at a time, shared by threads and event loops;
+- ``model_profile``: a LangChain ``ModelProfile`` derived from a ``ModelInfo``.
+"""
+
+from .model_catalog import EndpointInfo, FrozenMapping, ModelCatalog, ModelInfo, estimate_cost
+
+__all__ = ["EndpointInfo", "FrozenMapping", "ModelCatalog", "ModelInfo", "estimate_cost"]
