@@ -182,6 +182,10 @@ class ChatOpenRouter(BaseChatModel):
             self.rate_limiter = shared_rate_limiter(
                 self.api_key.get_secret_value(), self.base_url, scope=limiter_scope(self.model)
             )
+        from .rate_limits.limiter import bounded_by
+
+        # BaseChatModel acquires before _generate: the limiter itself must know the bound
+        self.rate_limiter = bounded_by(self.rate_limiter, self.max_rate_limit_wait)
         return self
 
     def _attribution_headers(self) -> dict[str, str]:

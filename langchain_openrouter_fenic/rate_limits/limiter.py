@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import copy
 import hashlib
 import logging
 import threading
@@ -47,7 +48,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# the last admission of this thread / asyncio task: (id of the limiter, its ticket)
+# the last admission of this thread / asyncio task: (id of the limiter's schedule, its ticket)
 _LAST_ADMISSION: contextvars.ContextVar[tuple[int, Ticket] | None] = contextvars.ContextVar(
     "openrouter_last_admission", default=None
 )
@@ -119,6 +120,10 @@ class AdaptiveRateLimiter(BaseRateLimiter):
         max_pause: a reset / retry-after further away than this (seconds), such as a daily
             free-tier quota, pauses nothing: it is a quota of one model, not the key's rate.
         reset_margin: seconds added to each reset / retry-after instant (clock skew).
+        max_wait: the longest an ``acquire`` may wait (seconds); a longer wait raises
+            ``RateLimitError`` at once, saying when the limit resets, and takes no slot. None:
+            wait as long as it takes. ``with_max_wait`` gives the same limiter with another
+            bound (``ChatOpenRouter`` uses its ``max_rate_limit_wait``); 0 never waits.
         clock, wall_clock, sleep, async_sleep: time, injectable for tests (``clock`` monotonic
             seconds, ``wall_clock`` epoch seconds). With the real ``time.sleep`` /
             ``asyncio.sleep``, waits are cut short when a higher rate frees earlier slots.
@@ -136,6 +141,7 @@ class AdaptiveRateLimiter(BaseRateLimiter):
         max_burst: int = 1,
         max_pause: float = 60.0,
         reset_margin: float = 0.05,
+        max_wait: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
@@ -161,6 +167,7 @@ class AdaptiveRateLimiter(BaseRateLimiter):
                 f"successes_before_increase={successes_before_increase} and "
                 f"max_burst={max_burst} must be >= 1, reset_margin={reset_margin} >= 0."
             )
+        self._max_wait = _checked_max_wait(max_wait)
         self._clock, self._wall_clock = clock, wall_clock
         self._sleep, self._async_sleep = sleep, async_sleep
         self._lock = threading.Lock()
@@ -176,6 +183,26 @@ class AdaptiveRateLimiter(BaseRateLimiter):
             reset_margin=reset_margin,
         )
         self._schedule = Schedule(tuning, rate=requests_per_minute / 60, now=clock())
+        self._handles: dict[float | None, AdaptiveRateLimiter] = {self._max_wait: self}
+
+    def with_max_wait(self, seconds: float | None) -> AdaptiveRateLimiter:
+        """This limiter (the same state, shared) with another ``max_wait``.
+
+        The handle of one bound is made once and kept: asking again returns the same object.
+        """
+        bound = _checked_max_wait(seconds)
+        with self._lock:
+            handle = self._handles.get(bound)
+            if handle is None:
+                handle = copy.copy(self)  # every attribute is shared, the bound aside
+                handle._max_wait = bound
+                self._handles[bound] = handle
+            return handle
+
+    @property
+    def max_wait(self) -> float | None:
+        """The longest an ``acquire`` of this handle waits (None: no bound)."""
+        return self._max_wait
 
     # -- read-only introspection ----------------------------------------------------------
     @property
@@ -261,14 +288,15 @@ class AdaptiveRateLimiter(BaseRateLimiter):
                 return False
             ticket = self._schedule.reserve(now)
             self._schedule.admit(ticket, now)
-        _LAST_ADMISSION.set((id(self), ticket))
+        _LAST_ADMISSION.set((id(self._schedule), ticket))
         return True
 
     def _reserve(self, waiter: _Waiter | None) -> Ticket:
         with self._lock:
+            ticket = self._bounded_reserve(self._clock())
             if waiter is not None:
                 self._waiters[waiter] = None
-            return self._schedule.reserve(self._clock())
+            return ticket
 
     def _settle(self, ticket: Ticket) -> tuple[bool, Ticket]:
         """Admit the ticket if its slot has come; replace it if a new plan voided it."""
@@ -276,10 +304,21 @@ class AdaptiveRateLimiter(BaseRateLimiter):
             now = self._clock()
             verdict = self._schedule.admit(ticket, now)
             if verdict is None:
-                return False, self._schedule.reserve(now)
+                return False, self._bounded_reserve(now)
         if verdict:
-            _LAST_ADMISSION.set((id(self), ticket))
+            _LAST_ADMISSION.set((id(self._schedule), ticket))
         return verdict, ticket
+
+    def _bounded_reserve(self, now: float) -> Ticket:
+        """Reserve the next slot, or raise if it is further away than ``max_wait`` (lock held).
+
+        A refused caller takes nothing: the slot stays free for callers who may wait.
+        """
+        if self._max_wait is not None:
+            wait = self._schedule.next_slot(now) - now
+            if wait > self._max_wait:
+                raise _wait_refused(wait, self._max_wait, self._wall_clock(), self._schedule, now)
+        return self._schedule.reserve(now)
 
     def _leave(self, ticket: Ticket, waiter: _Waiter | None, admitted: bool) -> None:
         with self._lock:
@@ -321,7 +360,7 @@ class AdaptiveRateLimiter(BaseRateLimiter):
     def _take_last_admission(self) -> Ticket | None:
         """This thread / task's last admission through this limiter (each is reported once)."""
         last = _LAST_ADMISSION.get()
-        if last is None or last[0] != id(self):
+        if last is None or last[0] != id(self._schedule):
             return None
         _LAST_ADMISSION.set(None)
         return last[1]
@@ -375,3 +414,33 @@ def shared_rate_limiter(
         if key not in _SHARED:
             _SHARED[key] = AdaptiveRateLimiter()
         return _SHARED[key]
+
+
+def _checked_max_wait(seconds: float | None) -> float | None:
+    if seconds is not None and not seconds >= 0:
+        raise ValueError(f"max_wait={seconds} must be >= 0 seconds, or None for no bound.")
+    return None if seconds is None else float(seconds)
+
+
+def _wait_refused(
+    wait: float, max_wait: float, wall_now: float, schedule: Schedule, now: float
+) -> Exception:
+    from .advice import wait_refused
+
+    if schedule.cooldown_until > now:
+        cause = "paused after a 429 until its reset"
+    elif schedule.budget is not None and schedule.budget_used >= schedule.budget.limit:
+        cause = f"the window budget of {schedule.budget.limit} requests is spent"
+    else:
+        cause = f"paced at {schedule.rate * 60:.0f} requests/min after 429s"
+    return wait_refused(wait, max_wait, wall_now, cause)
+
+
+def bounded_by(rate_limiter: BaseRateLimiter, max_wait: float) -> BaseRateLimiter:
+    """``rate_limiter`` with ``max_wait`` as its bound, when it is an ``AdaptiveRateLimiter``.
+
+    Any other limiter is returned as it is: it gives no way to know its wait in advance.
+    """
+    if isinstance(rate_limiter, AdaptiveRateLimiter):
+        return rate_limiter.with_max_wait(max_wait)
+    return rate_limiter

@@ -211,7 +211,7 @@ class Schedule:
         wait = signal.wait_seconds()
         if wait is not None and wait > self.tuning.max_pause:
             return [(logging.DEBUG, quota_note(wait, self.tuning.max_pause))]
-        if signal.limit is not None and signal.reset_in is not None:
+        if signal.limit is not None and signal.reset_in is not None and signal.window_spent:
             self._take_budget(now, signal.limit, now + signal.reset_in)
         elif sent is None or sent.at >= self.last_decrease_at:
             self._decrease(now, sent)  # else: admitted before the last decrease, same event

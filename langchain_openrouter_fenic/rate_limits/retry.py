@@ -4,7 +4,8 @@
   retried: 400, 401, 402, 403, 404, 413, 422 and anything else: sending them again cannot help.
 - ``max_retries`` retries after the first attempt; 0 means exactly one attempt.
 - Every attempt, retries included, first waits for the rate limiter; an ``AdaptiveRateLimiter``
-  is told how each attempt ended, so it learns the account's limits.
+  is told how each attempt ended, so it learns the account's limits, and is acquired with
+  ``max_rate_limit_wait`` as its bound: a longer wait raises ``RateLimitError`` at once.
 - The wait before a retry is the server's when it gives one (reset / retry-after: until that
   instant, plus a little jitter) and jittered exponential backoff otherwise. A server wait longer
   than ``max_rate_limit_wait`` (a daily free-tier quota) raises ``RateLimitError`` at once,
@@ -19,7 +20,6 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from langchain_core.rate_limiters import BaseRateLimiter
@@ -32,6 +32,7 @@ from ..errors import (
     RequestTimeoutError,
     ServerError,
 )
+from .advice import resets_advice
 from .limiter import AdaptiveRateLimiter
 from .signals import parse_rate_limit_signal
 
@@ -52,8 +53,6 @@ RETRYABLE: tuple[type[OpenRouterError], ...] = (
 BACKOFF_BASE = 1.0  # the first retry waits 0.5-1 s when the server names no time
 BACKOFF_CAP = 8.0  # the longest backoff between two attempts
 SERVER_WAIT_JITTER = 0.1  # spread over retries that wait for the same reset instant
-# a limiter pause this much longer than max_rate_limit_wait is not waited for (margin, skew)
-_PAUSE_TOLERANCE = 1.0
 
 
 def report_success(rate_limiter: BaseRateLimiter | None) -> None:
@@ -80,6 +79,12 @@ class _Policy:
             raise ValueError(f"max_retries={max_retries} must be >= 0 (0 means a single attempt).")
         self.max_retries = max_retries
         self.adaptive = rate_limiter if isinstance(rate_limiter, AdaptiveRateLimiter) else None
+        # the retries' own acquires are bounded like the caller's: never longer than allowed
+        self.limiter = (
+            self.adaptive.with_max_wait(max_rate_limit_wait)
+            if self.adaptive is not None
+            else rate_limiter
+        )
         self.max_rate_limit_wait = max_rate_limit_wait
         self.report_success = report_success
         self.skip_acquire = first_attempt_acquired
@@ -87,20 +92,14 @@ class _Policy:
         self.server_wait: float | None = None  # what the last failure asked for, in seconds
 
     # -- around each attempt -------------------------------------------------------------
-    def before_attempt(self) -> bool:
-        """Check the limiter's pause; returns whether the limiter must still be acquired."""
-        if self.adaptive is not None:
-            pause = self.adaptive.cooldown_remaining()
-            if pause > self.max_rate_limit_wait + _PAUSE_TOLERANCE:
-                self.server_wait = pause  # not retried: the pause is longer than allowed
-                raise RateLimitError(
-                    "OpenRouter rate limit: this rate limiter pauses all requests after a 429. "
-                    + self._resets_advice(pause),
-                    status_code=429,
-                    retry_after=pause,
-                )
+    def acquire(self) -> BaseRateLimiter | None:
+        """The limiter this attempt must still acquire (None: nothing to acquire)."""
         skip, self.skip_acquire = self.skip_acquire, False
-        return not skip
+        return None if skip else self.limiter
+
+    def refused(self, err: RateLimitError) -> None:
+        """The limiter refused a wait longer than allowed: raised as is, never retried."""
+        self.server_wait = err.retry_after if err.retry_after is not None else float("inf")
 
     def after_success(self) -> None:
         if self.report_success and self.adaptive is not None:
@@ -154,18 +153,10 @@ class _Policy:
         }
 
     # -- messages ------------------------------------------------------------------------
-    def _resets_advice(self, wait: float) -> str:
-        at = datetime.fromtimestamp(self.wall_clock() + wait, tz=timezone.utc)
-        return (
-            f"The limit resets at {at:%Y-%m-%d %H:%M:%S} UTC (in {wait:.0f} s), later than "
-            f"max_rate_limit_wait={self.max_rate_limit_wait:g} s. Wait until then, raise "
-            "max_rate_limit_wait, use another model (e.g. a paid variant of a ':free' model), "
-            "or add your own provider key (BYOK) at https://openrouter.ai/settings/integrations."
-        )
-
     def _too_long(self, err: RateLimitError, wait: float) -> RateLimitError:
+        advice = resets_advice(wait, self.max_rate_limit_wait, self.wall_clock())
         return type(err)(
-            f"{err.message} {self._resets_advice(wait)}",
+            f"{err.message} {advice}",
             status_code=err.status_code,
             code=err.code,
             provider_name=err.provider_name,
@@ -215,8 +206,13 @@ def call_with_retries(
     )
 
     def once() -> T:
-        if policy.before_attempt() and rate_limiter is not None:
-            rate_limiter.acquire(blocking=True)
+        limiter = policy.acquire()
+        if limiter is not None:
+            try:
+                limiter.acquire(blocking=True)
+            except RateLimitError as err:
+                policy.refused(err)
+                raise
         try:
             result = attempt()
         except Exception as err:
@@ -253,8 +249,13 @@ async def acall_with_retries(
     )
 
     async def once() -> T:
-        if policy.before_attempt() and rate_limiter is not None:
-            await rate_limiter.aacquire(blocking=True)
+        limiter = policy.acquire()
+        if limiter is not None:
+            try:
+                await limiter.aacquire(blocking=True)
+            except RateLimitError as err:
+                policy.refused(err)
+                raise
         try:
             result = await attempt()
         except Exception as err:

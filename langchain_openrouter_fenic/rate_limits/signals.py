@@ -55,13 +55,22 @@ class RateLimitSignal:
         """True when Limit and Reset describe a window budget (Limit requests until Reset)."""
         return self.limit is not None and self.reset_in is not None
 
+    @property
+    def window_spent(self) -> bool:
+        """True when this 429 says its window's budget is spent (``remaining`` 0 or not given).
+
+        A 429 that leaves budget (``remaining > 0``) was not caused by that window: the window
+        it names is no reason to pause until its reset.
+        """
+        return self.reset_in is not None and (self.remaining is None or self.remaining <= 0)
+
     def wait_seconds(self) -> float | None:
         """How long nothing may be sent: the later of reset and retry-after, or None if unknown.
 
         A reset that comes with budget still remaining (``remaining > 0``) does not force a wait.
         """
         waits = [self.retry_after]
-        if self.remaining is None or self.remaining <= 0:
+        if self.window_spent:
             waits.append(self.reset_in)
         known = [w for w in waits if w is not None]
         return max(known) if known else None

@@ -622,3 +622,65 @@ def test_simulation_would_catch_a_limiter_that_ignores_429s() -> None:
 
     result = _simulate(_TokenBucket, latency=0.003, seed=1, make_limiter=fixed)
     assert result["share_429"] > 0.05
+
+
+# -- no hangs: a 429 that leaves budget, waits longer than max_wait -------------------------
+def test_a_429_that_leaves_budget_pauses_nothing() -> None:
+    # a daily window with 12 requests left: the 429 came from elsewhere (a provider)
+    clock = FakeClock()
+    limiter = fake_limiter(clock, requests_per_minute=600)
+    limiter.acquire()
+    limiter.record_rate_limited(RateLimitSignal(limit=50, remaining=12, reset_in=3600.0))
+    assert limiter.cooldown_remaining() == 0.0
+    assert limiter.window_budget is None
+    started = clock.now
+    limiter.acquire()
+    assert clock.now - started < 1.0  # paced like any bare 429, not held until the reset
+
+
+def test_a_wait_longer_than_max_wait_raises_without_sleeping_or_taking_a_slot() -> None:
+    clock = FakeClock()
+    limiter = fake_limiter(clock, requests_per_minute=600, reset_margin=0.0)
+    limiter.acquire()
+    limiter.record_rate_limited(RateLimitSignal(retry_after=20.0))
+    bounded = limiter.with_max_wait(2.0)
+    assert bounded.with_max_wait(2.0) is bounded and limiter.with_max_wait(None) is limiter
+    for acquire in (bounded.acquire, lambda: asyncio.run(bounded.aacquire())):
+        with pytest.raises(errors.RateLimitError, match=r"in 20 s.*max_rate_limit_wait=2 s"):
+            acquire()
+        assert clock.now == 100.0  # nothing slept
+    limiter.acquire()  # the unbounded handle waits, and gets the first slot after the pause
+    assert clock.now == pytest.approx(120.0)
+
+
+def test_max_wait_zero_never_waits_but_admits_what_is_due() -> None:
+    clock = FakeClock()
+    limiter = fake_limiter(clock, requests_per_minute=600, max_wait=0)
+    assert limiter.acquire() is True
+    with pytest.raises(errors.RateLimitError, match="max_rate_limit_wait=0 s"):
+        limiter.acquire()  # the next slot is 0.1 s away
+    clock.sleep(0.1)
+    assert limiter.acquire() is True
+    assert clock.now == pytest.approx(100.1)
+
+
+def test_a_waiting_caller_raises_as_soon_as_a_429_makes_its_wait_too_long() -> None:
+    async def main(loop: VirtualTimeLoop) -> tuple[float, BaseException | None]:
+        limiter = virtual_limiter(loop, requests_per_minute=60, reset_margin=0.0)
+        await limiter.aacquire()
+        waiter = asyncio.ensure_future(limiter.with_max_wait(2).aacquire())  # 1 s away: fine
+        await asyncio.sleep(0.2)
+        limiter.record_rate_limited(RateLimitSignal(retry_after=30))
+        error = (await asyncio.gather(waiter, return_exceptions=True))[0]
+        return loop.time(), error if isinstance(error, BaseException) else None
+
+    raised_at, error = run_virtual(main)
+    assert isinstance(error, errors.RateLimitError) and "paused after a 429" in str(error)
+    assert raised_at == pytest.approx(0.2)  # woken by the new plan, not at its old slot
+
+
+def test_max_wait_is_checked() -> None:
+    with pytest.raises(ValueError, match="max_wait=-1"):
+        AdaptiveRateLimiter(max_wait=-1)
+    with pytest.raises(ValueError, match="max_wait=-1"):
+        AdaptiveRateLimiter().with_max_wait(-1)

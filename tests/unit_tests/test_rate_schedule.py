@@ -88,3 +88,15 @@ def test_a_quiet_minute_ends_an_episode_whose_old_rate_was_above_the_limit() -> 
     assert note is not None and "eased; no 429 for 60 s" in note
     assert schedule.throttled_from is None
     assert schedule.on_success(62.0, None) is None  # one INFO per episode
+
+
+def test_a_429_that_leaves_budget_installs_no_budget_and_decreases_instead() -> None:
+    schedule = Schedule(TUNING, rate=8.0, now=0.0)
+    sent = schedule.reserve(0.0)
+    schedule.admit(sent, 0.0)
+    signal = RateLimitSignal(limit=50, remaining=3, reset_in=3600.0)
+    assert not signal.window_spent and signal.wait_seconds() is None
+    schedule.on_rate_limited(0.0, signal, sent)
+    assert schedule.budget is None and schedule.cooldown_until == 0.0
+    assert schedule.rate == pytest.approx(6.0)
+    assert schedule.next_slot(0.2) == pytest.approx(0.2)

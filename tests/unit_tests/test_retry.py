@@ -309,7 +309,7 @@ def test_a_pause_longer_than_allowed_fails_before_sending() -> None:
     limiter.record_rate_limited(RateLimitSignal(retry_after=600))
     attempt = Attempts()
     with pytest.raises(
-        errors.RateLimitError, match=r"pauses all.*in 600 s.*max_rate_limit_wait=60"
+        errors.RateLimitError, match=r"paused after a 429.*in 600 s.*max_rate_limit_wait=60"
     ):
         call(attempt, limiter=limiter, max_rate_limit_wait=60)
     assert attempt.calls == 0
