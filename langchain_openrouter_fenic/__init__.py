@@ -21,6 +21,7 @@ from .errors import (
     AuthenticationError,
     BadGatewayError,
     BadRequestError,
+    BudgetExceededError,
     EdgeTimeoutError,
     InsufficientCreditsError,
     ModelNotFoundError,
@@ -41,14 +42,18 @@ from .errors import (
     UnprocessableEntityError,
 )
 from .routing import Profile, ProviderPreferences
+from .usage import OpenRouterUsage, UsageTotals, openrouter_usage
 
 if TYPE_CHECKING:
+    from .account import Credits, GenerationStats
     from .catalog import EndpointInfo, ModelCatalog, ModelInfo
     from .rate_limits import AdaptiveRateLimiter
 
 # loaded on first access: the catalog and the limiter (and tenacity behind it) are not needed
 # to build a chain, and import time is one of our targets
 _LAZY = {
+    "Credits": ".account",
+    "GenerationStats": ".account",
     "EndpointInfo": ".catalog",
     "ModelCatalog": ".catalog",
     "ModelInfo": ".catalog",
@@ -64,9 +69,12 @@ __all__ = [
     "AuthenticationError",
     "BadGatewayError",
     "BadRequestError",
+    "BudgetExceededError",
     "ChatOpenRouter",
+    "Credits",
     "EdgeTimeoutError",
     "EndpointInfo",
+    "GenerationStats",
     "InsufficientCreditsError",
     "ModelCatalog",
     "ModelInfo",
@@ -75,6 +83,7 @@ __all__ = [
     "NoEndpointsError",
     "NotFoundError",
     "OpenRouterError",
+    "OpenRouterUsage",
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "Profile",
@@ -88,7 +97,9 @@ __all__ = [
     "ServiceUnavailableError",
     "StructuredOutputUnsupportedError",
     "UnprocessableEntityError",
+    "UsageTotals",
     "__version__",
+    "openrouter_usage",
 ]
 
 

@@ -28,6 +28,7 @@ from pydantic import (
 from typing_extensions import Self
 
 from . import _cost
+from . import usage as _usage
 from .routing import (
     SAMPLING_PARAMETERS,
     Profile,
@@ -40,6 +41,7 @@ from .wire import tools as _tools
 from .wire.transport import DEFAULT_BASE_URL, OpenRouterTransport, shared_transport
 
 if TYPE_CHECKING:
+    from .account import Credits, GenerationStats
     from .catalog import ModelCatalog, ModelInfo
     from .wire.calls import CallOptions as _CallOptions
 
@@ -365,10 +367,13 @@ class ChatOpenRouter(BaseChatModel):
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
         from .wire import calls as _calls  # the SDK and tenacity load with the first request
 
-        info = self._info_or_none(kwargs.get("model"))
-        body = self._request_body(messages, stop, False, info, kwargs)
-        result = _calls.complete(self._transport, body, self._call_options())
-        return _cost.with_estimated_cost(result, info)
+        with _usage.meter(kwargs.get("model") or self.model) as meter:
+            info = self._info_or_none(kwargs.get("model"))
+            body = self._request_body(messages, stop, False, info, kwargs)
+            result = _calls.complete(self._transport, body, self._call_options())
+            result = _cost.with_estimated_cost(result, info)
+            meter.record_result(result)
+        return result
 
     async def _agenerate(
         self,
@@ -383,10 +388,13 @@ class ChatOpenRouter(BaseChatModel):
             return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
         from .wire import calls as _calls
 
-        info = await self._ainfo_or_none(kwargs.get("model"))
-        body = self._request_body(messages, stop, False, info, kwargs)
-        result = await _calls.acomplete(self._transport, body, self._call_options())
-        return _cost.with_estimated_cost(result, info)
+        with _usage.meter(kwargs.get("model") or self.model) as meter:
+            info = await self._ainfo_or_none(kwargs.get("model"))
+            body = self._request_body(messages, stop, False, info, kwargs)
+            result = await _calls.acomplete(self._transport, body, self._call_options())
+            result = _cost.with_estimated_cost(result, info)
+            meter.record_result(result)
+        return result
 
     def _stream(
         self,
@@ -397,15 +405,18 @@ class ChatOpenRouter(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         from .wire import calls as _calls
 
-        info = self._info_or_none(kwargs.get("model"))
-        body = self._request_body(messages, stop, True, info, kwargs)
-        for chunk in _calls.stream(self._transport, body, self._call_options()):
-            if _is_closing(chunk):
-                yield _cost.with_estimated_cost_chunk(chunk, info)
-                continue
-            if run_manager:
-                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-            yield chunk
+        with _usage.meter(kwargs.get("model") or self.model) as meter:
+            info = self._info_or_none(kwargs.get("model"))
+            body = self._request_body(messages, stop, True, info, kwargs)
+            for chunk in _calls.stream(self._transport, body, self._call_options()):
+                if _is_closing(chunk):
+                    closing = _cost.with_estimated_cost_chunk(chunk, info)
+                    meter.record(closing.message)
+                    yield closing
+                    continue
+                if run_manager:
+                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
 
     async def _astream(
         self,
@@ -416,15 +427,58 @@ class ChatOpenRouter(BaseChatModel):
     ) -> AsyncIterator[ChatGenerationChunk]:
         from .wire import calls as _calls
 
-        info = await self._ainfo_or_none(kwargs.get("model"))
-        body = self._request_body(messages, stop, True, info, kwargs)
-        async for chunk in _calls.astream(self._transport, body, self._call_options()):
-            if _is_closing(chunk):
-                yield _cost.with_estimated_cost_chunk(chunk, info)
-                continue
-            if run_manager:
-                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-            yield chunk
+        with _usage.meter(kwargs.get("model") or self.model) as meter:
+            info = await self._ainfo_or_none(kwargs.get("model"))
+            body = self._request_body(messages, stop, True, info, kwargs)
+            async for chunk in _calls.astream(self._transport, body, self._call_options()):
+                if _is_closing(chunk):
+                    closing = _cost.with_estimated_cost_chunk(chunk, info)
+                    meter.record(closing.message)
+                    yield closing
+                    continue
+                if run_manager:
+                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+
+    # -- account -------------------------------------------------------------------------------
+    def credits(self) -> Credits:
+        """The key's spending limit, usage and what remains (``GET /key``), in USD."""
+        from . import account
+
+        return account.credits(self._transport, max_retries=self.max_retries)
+
+    async def acredits(self) -> Credits:
+        """Async ``credits()``."""
+        from . import account
+
+        return await account.acredits(self._transport, max_retries=self.max_retries)
+
+    def get_generation(
+        self, generation: str | BaseMessage, *, max_wait: float = 10.0
+    ) -> GenerationStats:
+        """One generation as OpenRouter billed it (``GET /generation?id=``): exact cost, tokens,
+        provider, latency.
+
+        Args:
+            generation: ``response_metadata["id"]`` of an answer, or the answer itself.
+            max_wait: seconds to keep asking while OpenRouter answers 404, as it does until the
+                stats are recorded (a few seconds after the answer ends); then NotFoundError.
+        """
+        from . import account
+
+        return account.get_generation(
+            self._transport, generation, max_retries=self.max_retries, max_wait=max_wait
+        )
+
+    async def aget_generation(
+        self, generation: str | BaseMessage, *, max_wait: float = 10.0
+    ) -> GenerationStats:
+        """Async ``get_generation()``; waits with ``asyncio.sleep``."""
+        from . import account
+
+        return await account.aget_generation(
+            self._transport, generation, max_retries=self.max_retries, max_wait=max_wait
+        )
 
     # -- tools and structured output --------------------------------------------------------------
     def bind_tools(

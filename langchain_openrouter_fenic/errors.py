@@ -27,7 +27,8 @@ says what to change.
     ├── APIConnectionError               no HTTP answer (connection refused, reset, DNS)
     │   └── APITimeoutError              the ``timeout`` elapsed
     ├── ResponseParseError               a body that is not the JSON/SSE OpenRouter promises
-    └── StructuredOutputUnsupportedError the model offers no structured-output strategy
+    ├── StructuredOutputUnsupportedError the model offers no structured-output strategy
+    └── BudgetExceededError              an ``openrouter_usage(budget=...)`` budget is spent
 
 ``ModelNotFoundError`` and ``StructuredOutputUnsupportedError`` are also ``ValueError`` s: they are
 raised for a configuration the caller can fix before any request is sent.
@@ -35,6 +36,7 @@ raised for a configuration the caller can fix before any request is sent.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,6 +46,7 @@ __all__ = [
     "AuthenticationError",
     "BadGatewayError",
     "BadRequestError",
+    "BudgetExceededError",
     "EdgeTimeoutError",
     "InsufficientCreditsError",
     "ModelNotFoundError",
@@ -143,7 +146,31 @@ class AuthenticationError(OpenRouterError):
 
 
 class InsufficientCreditsError(OpenRouterError):
-    """402: the account or key has too few credits for this request."""
+    """402: the account or key has too few credits for this request.
+
+    ``requested_tokens`` / ``affordable_tokens``: the output tokens the request reserved
+    (``max_tokens``, or the model's maximum output when it is not set) and how many the credit
+    left can pay for, as OpenRouter's message says; None when it does not say.
+    """
+
+    @property
+    def requested_tokens(self) -> int | None:
+        found = parse_affordable_tokens(self.message)
+        return found[0] if found else None
+
+    @property
+    def affordable_tokens(self) -> int | None:
+        found = parse_affordable_tokens(self.message)
+        return found[1] if found else None
+
+
+_AFFORDABLE = re.compile(r"up to (\d+) tokens, but can only afford (\d+)")
+
+
+def parse_affordable_tokens(message: str) -> tuple[int, int] | None:
+    """(requested, affordable) from OpenRouter's 402 message, else None."""
+    match = _AFFORDABLE.search(message)
+    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 class PermissionDeniedError(OpenRouterError):
@@ -229,6 +256,30 @@ class ResponseParseError(OpenRouterError):
 
 class StructuredOutputUnsupportedError(OpenRouterError, ValueError):
     """The model lists neither ``structured_outputs`` nor ``tools`` + ``tool_choice``."""
+
+
+class BudgetExceededError(OpenRouterError):
+    """An ``openrouter_usage(budget=...)`` block has spent its budget: raised before a request
+    would be sent, so nothing more is billed. ``budget`` and ``spent`` are USD; ``requests`` is
+    how many requests the block counted."""
+
+    def __init__(
+        self, message: str, *, budget: float, spent: float, requests: int, **kw: Any
+    ) -> None:
+        super().__init__(message, **kw)
+        self.budget, self.spent, self.requests = budget, spent, requests
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild_budget,
+            (self.message, self.budget, self.spent, self.requests, self._state()),
+        )
+
+
+def _rebuild_budget(
+    message: str, budget: float, spent: float, requests: int, state: dict[str, Any]
+) -> BudgetExceededError:
+    return BudgetExceededError(message, budget=budget, spent=spent, requests=requests, **state)
 
 
 #: HTTP status -> the class for it; other statuses fall back by range (see ``_error_mapping``).

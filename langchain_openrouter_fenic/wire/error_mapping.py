@@ -287,6 +287,8 @@ def _compose(
             + (f"; input {flagged!r}." if flagged else ".")
         )
     advice = next((text for klass, text in _ADVICE.items() if issubclass(cls, klass)), "")
+    if cls is errors.InsufficientCreditsError:
+        advice = _credits_advice(message) or advice
     if provider and cls is not errors.NoEndpointsError:
         parts.append(
             f"To route around this provider, pass "
@@ -295,6 +297,30 @@ def _compose(
     if advice:
         parts.append(advice)
     return " ".join(parts)
+
+
+def _credits_advice(message: str) -> str | None:
+    """What to change after a 402, from the tokens OpenRouter says the account can afford."""
+    found = errors.parse_affordable_tokens(message)
+    if found is None:
+        return None
+    requested, affordable = found
+    if affordable > 0:
+        return (
+            f"The credit left pays for {affordable} output tokens and the request reserved "
+            f"{requested} (max_tokens, or the model's maximum output when max_tokens is not "
+            f"set): pass max_tokens={affordable} or less (ChatOpenRouter(max_tokens=...) or "
+            "invoke(..., max_tokens=...)), or add credits at https://openrouter.ai/settings/credits."
+        )
+    if "settings/keys" in message:
+        return (
+            "This key's spending limit is used up: raise it at https://openrouter.ai/settings/keys "
+            "or use another key; llm.credits() shows the key's limit and usage."
+        )
+    return (
+        "The credit left pays for no output at all: add credits at "
+        "https://openrouter.ai/settings/credits; llm.credits() shows the key's usage."
+    )
 
 
 def _retry_after(headers: Mapping[str, str], error: Mapping[str, Any] | None) -> float | None:

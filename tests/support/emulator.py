@@ -7,7 +7,11 @@
         assert emu.count("/chat/completions") == 2
 
 Routes (under ``/api/v1``): ``POST /chat/completions`` (JSON and SSE), ``GET /models``,
-``GET /models/user`` and ``GET /key`` (bearer required), ``GET /models/{author}/{slug}/endpoints``.
+``GET /models/user``, ``GET /key`` and ``GET /generation?id=`` (bearer required),
+``GET /models/{author}/{slug}/endpoints``. The account side (:mod:`tests.support.emulator_account`):
+each completed 200 is billed, ``/key`` reports the spend against ``key_info["limit"]``, and with a
+key limit or ``credits`` the credit pre-check answers 402 as OpenRouter does. Requests sent with
+``X-OpenRouter-Cache: true`` go through the response cache (:mod:`tests.support.emulator_cache`).
 Scripted replies (:meth:`OpenRouterEmulator.enqueue`) answer the next chat calls in FIFO order;
 with none queued the emulator answers deterministically from the request (see
 :mod:`tests.support.emulator_chat`). Hidden limits (:meth:`~OpenRouterEmulator.provider_bucket`,
@@ -26,6 +30,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from tests.support.emulator_account import Ledger, credit_refusal, generation_not_found
+from tests.support.emulator_cache import CacheDirective, ResponseCache
 from tests.support.emulator_catalog import (
     ModelIndex,
     default_endpoints,
@@ -33,7 +39,7 @@ from tests.support.emulator_catalog import (
     key_record,
     load_snapshot_catalog,
 )
-from tests.support.emulator_chat import ChatContext, plan_completion
+from tests.support.emulator_chat import ChatContext, plan_completion, prompt_tokens
 from tests.support.emulator_http import HttpRequest, LoopbackServer
 from tests.support.emulator_limits import (
     Counters,
@@ -93,6 +99,8 @@ class OpenRouterEmulator:
         key_info: Mapping[str, Any] | None = None,
         limits: Sequence[HiddenLimit] = (),
         clock: Callable[[], float] = time.time,
+        credits: float | None = None,
+        generation_not_found_lookups: int = 0,
     ) -> None:
         """
         Args:
@@ -102,9 +110,15 @@ class OpenRouterEmulator:
             latency: seconds to wait before answering each chat request.
             chunk_interval: seconds between SSE chunks (0: the whole stream in one write).
             api_key: when set, the only bearer key accepted (401 "User not found." otherwise).
-            key_info: fields replacing the defaults of ``GET /key``'s ``data``.
+            key_info: fields replacing the defaults of ``GET /key``'s ``data``; a ``limit``
+                (USD) is the key's spending limit: ``/key`` reports ``limit_remaining`` and the
+                credit pre-check refuses what it cannot cover (402).
             limits: hidden limits checked on every chat request, in order.
-            clock: time source (seconds since the epoch) for limits created by the methods.
+            clock: time source (seconds since the epoch) for limits, the cache and the ledger.
+            credits: the account balance in USD (None: unlimited); spending lowers it, and the
+                credit pre-check refuses what it cannot cover (402).
+            generation_not_found_lookups: ``GET /generation`` answers 404 this many times per id
+                before the record is there, as OpenRouter does right after a request.
         """
         self.models = ModelIndex(catalog if catalog is not None else load_snapshot_catalog())
         self.endpoints = dict(endpoints or {})
@@ -120,6 +134,9 @@ class OpenRouterEmulator:
         self._lock = threading.Lock()
         self._counters = Counters()
         self._cache: dict[tuple[bytes, int | None], Wire] = {}
+        self.credits = credits
+        self.ledger = Ledger(not_found_lookups=generation_not_found_lookups, clock=clock)
+        self.response_cache = ResponseCache(clock)
         self._server: LoopbackServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -215,6 +232,8 @@ class OpenRouterEmulator:
             for limit in self._limits:
                 limit.reset()
         self._counters.reset()
+        self.ledger.reset()
+        self.response_cache.reset()
 
     # -- inspection -------------------------------------------------------------------------------
 
@@ -271,14 +290,15 @@ class OpenRouterEmulator:
 
     def _chat(self, request: RecordedRequest) -> Wire:
         self._counters.started()
+        started = time.monotonic()
         wire = Wire(500, (b"",))
         try:
-            wire = self._chat_wire(request)
+            wire = self._chat_wire(request, started)
         finally:
             self._counters.finished(wire.status)
         return wire
 
-    def _chat_wire(self, request: RecordedRequest) -> Wire:
+    def _chat_wire(self, request: RecordedRequest, started: float) -> Wire:
         denied = self._auth_error(request)
         if denied is not None:
             return denied
@@ -291,10 +311,30 @@ class OpenRouterEmulator:
                 400, error_document(400, 'No model provided: set "model" (or "models")')
             )
         ctx = ChatContext(body, model_id, self.models.find(model_id), self.chunk_count)
+        directive = CacheDirective.from_headers(request.headers)
+        if not directive.enabled:
+            wire = self._answer(request, ctx)
+            self.ledger.served(wire, streamed=ctx.stream, started=started)
+            return wire
+        cache_key = ResponseCache.key(request.headers.get("authorization", ""), body)
+        hit = self.response_cache.hit(cache_key, directive)
+        if hit is not None:  # answered by OpenRouter itself: no provider, no limit, no charge
+            wire, source = hit
+            self.ledger.served(wire, streamed=ctx.stream, started=started, cache_source_id=source)
+            return wire
+        wire = self.response_cache.store(cache_key, self._answer(request, ctx), directive)
+        self.ledger.served(wire, streamed=ctx.stream, started=started)
+        return wire
+
+    def _answer(self, request: RecordedRequest, ctx: ChatContext) -> Wire:
+        """A chat answer past authentication: credit check, hidden limits, script or default."""
+        refusal = self._credit_refusal(request, ctx)
+        if refusal is not None:
+            return refusal
         with self._lock:
             limits = list(self._limits)
         for limit in limits:
-            refusal = limit.admit(model_id)
+            refusal = limit.admit(ctx.model_id)
             if refusal is not None:
                 return refusal.render(ctx)
         with self._lock:
@@ -306,6 +346,29 @@ class OpenRouterEmulator:
                 time.sleep(scripted.delay)
             return scripted.render(ctx)
         return self._default_chat(request.body, ctx)
+
+    def _credit_refusal(self, request: RecordedRequest, ctx: ChatContext) -> Wire | None:
+        limit = self.key_info.get("limit")
+        if limit is None and self.credits is None:
+            return None
+        spent = self.ledger.spent()
+        return credit_refusal(
+            ctx.body,
+            ctx.model,
+            prompt_tokens(ctx.body),
+            key_remaining=None if limit is None else float(limit) - spent,
+            balance=None if self.credits is None else self.credits - spent,
+        )
+
+    def key_data(self, api_key: str) -> dict[str, Any]:
+        """The ``GET /key`` body: ``key_info`` over the defaults, usage from the ledger."""
+        spent = self.ledger.spent()
+        usage = {"usage": spent, "usage_daily": spent, "usage_weekly": spent}
+        usage["usage_monthly"] = spent
+        info = {**usage, **self.key_info}
+        if info.get("limit") is not None and "limit_remaining" not in self.key_info:
+            info["limit_remaining"] = max(0.0, float(info["limit"]) - spent)
+        return key_record(api_key, info)
 
     def _default_chat(self, raw: bytes, ctx: ChatContext) -> Wire:
         if ctx.model is None:
@@ -332,7 +395,7 @@ class OpenRouterEmulator:
             if override.delay:
                 time.sleep(override.delay)
             return override.render(None)
-        if route in ("/models/user", "/key", "/auth/key"):
+        if route in ("/models/user", "/key", "/auth/key", "/generation"):
             denied = self._auth_error(request)
             if denied is not None:
                 return denied
@@ -340,11 +403,21 @@ class OpenRouterEmulator:
             return self._models_wire(request.query.get("supported_parameters"))
         if route in ("/key", "/auth/key"):
             key = request.headers["authorization"].partition(" ")[2].strip()
-            return json_wire(200, key_record(key, self.key_info))
+            return json_wire(200, self.key_data(key))
+        if route == "/generation":
+            return self._generation_wire(request.query.get("id", ""))
         parts = route.strip("/").split("/")
         if len(parts) == 4 and parts[0] == "models" and parts[3] == "endpoints":
             return self._endpoints_wire(f"{parts[1]}/{parts[2]}")
         return json_wire(404, error_document(404, f"Not Found: GET {request.path}"))
+
+    def _generation_wire(self, gen_id: str) -> Wire:
+        if not gen_id:
+            return json_wire(400, error_document(400, "Missing required query parameter: id"))
+        record = self.ledger.lookup(gen_id)
+        if record is None:
+            return generation_not_found(gen_id)
+        return json_wire(200, {"data": record})
 
     @cached_property
     def _all_models_wire(self) -> Wire:

@@ -8,6 +8,7 @@ carry a completion (``text``, ``tool_call``, ``mid_stream_error``...) follow the
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -28,13 +29,17 @@ from tests.support.emulator_chat import (
 
 __all__ = [
     "DOCUMENTED_ERROR_STATUSES",
+    "KEY_LIMIT_ADVICE",
+    "PURCHASE_ADVICE",
     "USER_ID",
     "Reply",
     "Wire",
     "completion_wire",
     "error_document",
+    "insufficient_credits_document",
     "json_wire",
     "sse_parts",
+    "wire_documents",
 ]
 
 USER_ID = "user_2EmulatedOpenRouterUser00"
@@ -69,6 +74,26 @@ def error_document(
     return {"error": error, "user_id": USER_ID}
 
 
+PURCHASE_ADVICE = (
+    "To increase, visit https://openrouter.ai/settings/credits and upgrade to a paid account"
+)
+KEY_LIMIT_ADVICE = (
+    "To increase, visit https://openrouter.ai/settings/keys and create a key with a higher "
+    "monthly limit"
+)
+
+
+def insufficient_credits_document(
+    requested: int, affordable: int, advice: str = PURCHASE_ADVICE
+) -> dict[str, Any]:
+    """OpenRouter's 402 body, word for word as observed (``../shared/reference``, §6)."""
+    message = (
+        "This request requires more credits, or fewer max_tokens. You requested up to "
+        f"{requested} tokens, but can only afford {affordable}. {advice}"
+    )
+    return error_document(402, message, {"provider_name": None})
+
+
 def json_wire(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Wire:
     """A JSON response; ``body`` as dict/list (serialised), str or bytes (sent as is)."""
     if isinstance(body, bytes):
@@ -91,6 +116,24 @@ def sse_parts(
     if done:
         parts.append(_DONE)
     return tuple(parts)
+
+
+def wire_documents(wire: Wire) -> list[Any]:
+    """The JSON documents of a wire: its body, or each SSE ``data:`` event ([] if malformed)."""
+    if not wire.streamed:
+        try:
+            return [json.loads(b"".join(wire.parts))]
+        except ValueError:
+            return []
+    docs = []
+    for part in wire.parts:
+        text = part.decode().strip()
+        if text.startswith("data:") and text[5:].strip() != "[DONE]":
+            try:
+                docs.append(json.loads(text[5:].strip()))
+            except ValueError:
+                return []
+    return docs
 
 
 def _sse_wire(parts: tuple[bytes, ...], headers: Mapping[str, str] | None = None) -> Wire:
@@ -219,6 +262,15 @@ class Reply:
             metadata["retry_after_seconds"] = retry_after
         wire = json_wire(429, error_document(429, message, metadata), hints if in_headers else None)
         return cls(lambda _ctx: wire, "rate limited 429")
+
+    @classmethod
+    def insufficient_credits(
+        cls, requested: int = 32000, affordable: int = 27342, *, key_limit: bool = False
+    ) -> Reply:
+        """OpenRouter's 402 "requires more credits, or fewer max_tokens" (key-limit variant too)."""
+        advice = KEY_LIMIT_ADVICE if key_limit else PURCHASE_ADVICE
+        wire = json_wire(402, insufficient_credits_document(requested, affordable, advice))
+        return cls(lambda _ctx: wire, f"402 affordable {affordable}")
 
     @classmethod
     def no_endpoints(cls) -> Reply:

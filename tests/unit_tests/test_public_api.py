@@ -12,6 +12,8 @@ SPEC_NAMES = {
     "AdaptiveRateLimiter", "OpenRouterError", "NoEndpointsError", "ProviderError",
     "RateLimitError", "InsufficientCreditsError", "AuthenticationError", "ModerationError",
     "ModelNotFoundError", "StructuredOutputUnsupportedError",
+    # SPEC §9
+    "openrouter_usage", "BudgetExceededError",
 }  # fmt: skip
 
 
