@@ -24,7 +24,7 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from decimal import Decimal
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from langchain_core.messages import BaseMessage
 
@@ -37,6 +37,7 @@ __all__ = ["BudgetExceededError", "OpenRouterUsage", "UsageTotals", "meter", "op
 
 _ACTIVE: ContextVar[tuple[OpenRouterUsage, ...]] = ContextVar("openrouter_usage", default=())
 _UNKNOWN = "unknown"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,19 @@ class _Tally:
         )
 
 
+class _Total(Generic[T]):
+    """A read-only attribute of ``OpenRouterUsage`` that reads the same-named total."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    def __get__(self, tracker: OpenRouterUsage | None, owner: type | None = None) -> T:
+        if tracker is None:
+            raise AttributeError(self._name)
+        value: T = getattr(tracker.totals(), self._name)
+        return value
+
+
 class OpenRouterUsage:
     """The totals of an ``openrouter_usage()`` block; read them during or after it.
 
@@ -202,43 +216,19 @@ class OpenRouterUsage:
         with self._lock:
             return self._total.frozen()
 
-    @property
-    def requests(self) -> int:
-        return self.totals().requests
-
-    @property
-    def input_tokens(self) -> int:
-        return self.totals().input_tokens
-
-    @property
-    def output_tokens(self) -> int:
-        return self.totals().output_tokens
-
-    @property
-    def total_tokens(self) -> int:
-        return self.totals().total_tokens
-
-    @property
-    def cache_read_tokens(self) -> int:
-        return self.totals().cache_read_tokens
-
-    @property
-    def cache_write_tokens(self) -> int:
-        return self.totals().cache_write_tokens
-
-    @property
-    def cost(self) -> float:
-        """USD: OpenRouter's exact ``usage.cost`` summed, estimates where it was absent."""
-        return self.totals().cost
-
-    @property
-    def cost_estimated(self) -> bool:
-        """True when any answer's cost came from catalog prices (or was unknown)."""
-        return self.totals().cost_estimated
-
-    @property
-    def response_cache_hits(self) -> int:
-        return self.totals().response_cache_hits
+    # each reads one consistent snapshot of the totals (see UsageTotals)
+    requests: _Total[int] = _Total()
+    input_tokens: _Total[int] = _Total()
+    output_tokens: _Total[int] = _Total()
+    total_tokens: _Total[int] = _Total()
+    cache_read_tokens: _Total[int] = _Total()
+    cache_write_tokens: _Total[int] = _Total()
+    reasoning_tokens: _Total[int] = _Total()
+    cost: _Total[float] = _Total()
+    """USD: OpenRouter's exact ``usage.cost`` summed, estimates where it was absent."""
+    cost_estimated: _Total[bool] = _Total()
+    """True when any answer's cost came from catalog prices (or was unknown)."""
+    response_cache_hits: _Total[int] = _Total()
 
     @property
     def failed_requests(self) -> int:
