@@ -5,6 +5,7 @@ it delegates to (``wire``: messages, request, response, transport; ``rate_limits
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -13,6 +14,7 @@ from langchain_core.language_models import BaseChatModel, LangSmithParams, Langu
 from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.rate_limiters import BaseRateLimiter
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils import from_env, secret_from_env
@@ -29,6 +31,7 @@ from typing_extensions import Self
 
 from . import _cost
 from . import usage as _usage
+from ._process_local import at_fork_in_child
 from .routing import (
     SAMPLING_PARAMETERS,
     Profile,
@@ -38,7 +41,13 @@ from .routing import (
 )
 from .wire import messages as _messages
 from .wire import tools as _tools
-from .wire.transport import DEFAULT_BASE_URL, OpenRouterTransport, shared_transport
+from .wire.transport import (
+    DEFAULT_BASE_URL,
+    OpenRouterTransport,
+    TransportKey,
+    transport_for,
+    transport_key,
+)
 
 if TYPE_CHECKING:
     from .account import Credits, GenerationStats
@@ -129,7 +138,9 @@ class ChatOpenRouter(BaseChatModel):
     # the schema is built on first construction, not at import (import time is a target)
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True, defer_build=True)
 
-    _transport: OpenRouterTransport = PrivateAttr()
+    _transport_key: TransportKey = PrivateAttr()
+    # the shared limiter this model was given by default (None: the caller passed one)
+    _default_limiter: BaseRateLimiter | None = PrivateAttr(default=None)
     _flat_profile: Profile = PrivateAttr()
     _info: ModelInfo | None = PrivateAttr(default=None)
 
@@ -169,26 +180,45 @@ class ChatOpenRouter(BaseChatModel):
             raise ValueError(
                 f"default_profile={self.default_profile!r} is not a key of profiles ({known})."
             )
-        # instances with the same configuration share SDK clients (connection pools, TLS setup)
-        self._transport = shared_transport(
+        self._transport_key = transport_key(
             self.base_url,
             self.api_key.get_secret_value(),
             self._attribution_headers(),
             self.timeout,
         )
         if self.rate_limiter is None:
-            # one limiter per key, shared by every instance: they share OpenRouter's limits
-            # (:free models have a budget of their own, so they get a limiter of their own)
-            from .rate_limits.limiter import limiter_scope, shared_rate_limiter
+            self._use_shared_limiter()
+        else:
+            from .rate_limits.limiter import bounded_by
 
-            self.rate_limiter = shared_rate_limiter(
-                self.api_key.get_secret_value(), self.base_url, scope=limiter_scope(self.model)
-            )
-        from .rate_limits.limiter import bounded_by
-
-        # BaseChatModel acquires before _generate: the limiter itself must know the bound
-        self.rate_limiter = bounded_by(self.rate_limiter, self.max_rate_limit_wait)
+            # BaseChatModel acquires before _generate: the limiter itself must know the bound
+            self.rate_limiter = bounded_by(self.rate_limiter, self.max_rate_limit_wait)
         return self
+
+    def __copy__(self) -> Self:
+        clone = super().__copy__()
+        if clone._default_limiter is not None:
+            _SHARED_LIMITER_USERS[id(clone)] = clone
+        return clone
+
+    @property
+    def _transport(self) -> OpenRouterTransport:
+        # looked up on every call, never kept: instances with the same configuration share SDK
+        # clients (connection pools, TLS setup), and a forked child gets its own
+        return transport_for(self._transport_key)
+
+    def _use_shared_limiter(self) -> None:
+        """One limiter per key, shared by every instance: they share OpenRouter's limits
+        (:free models have a budget of their own, so they get a limiter of their own)."""
+        from .rate_limits.limiter import bounded_by, limiter_scope, shared_rate_limiter
+
+        assert self.api_key is not None
+        shared = shared_rate_limiter(
+            self.api_key.get_secret_value(), self.base_url, scope=limiter_scope(self.model)
+        )
+        # BaseChatModel acquires before _generate: the limiter itself must know the bound
+        self.rate_limiter = self._default_limiter = bounded_by(shared, self.max_rate_limit_wait)
+        _SHARED_LIMITER_USERS[id(self)] = self
 
     def _attribution_headers(self) -> dict[str, str]:
         headers = {}
@@ -551,6 +581,24 @@ class ChatOpenRouter(BaseChatModel):
             strict=strict,
             strict_capabilities=strict_capabilities,
         )
+
+
+# models holding their key's shared limiter: re-pointed at the child's own in a forked child, so
+# that models built before the fork and after it share one limiter there, not the parent's copy
+# (by id: pydantic models are unhashable)
+_SHARED_LIMITER_USERS: weakref.WeakValueDictionary[int, ChatOpenRouter] = (
+    weakref.WeakValueDictionary()
+)
+
+
+def _repoint_shared_limiters() -> None:
+    for model in list(_SHARED_LIMITER_USERS.values()):
+        # unless the limiter was replaced after construction
+        if model._default_limiter is not None and model.rate_limiter is model._default_limiter:
+            model._use_shared_limiter()
+
+
+at_fork_in_child(_repoint_shared_limiters)
 
 
 def _profile_of(info: ModelInfo) -> ModelProfile:

@@ -17,7 +17,6 @@ import asyncio
 import difflib
 import hashlib
 import logging
-import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
@@ -28,6 +27,7 @@ from urllib.parse import quote
 
 from pydantic import SecretStr
 
+from .._process_local import ForkSafeLock, ProcessRegistry
 from ..errors import (
     AuthenticationError,
     ModelNotFoundError,
@@ -101,8 +101,10 @@ class ModelCatalog:
         clock: wall clock in seconds (shared with other processes through the disk copy).
     """
 
-    _registry: ClassVar[dict[tuple[str, str], ModelCatalog]] = {}
-    _registry_lock: ClassVar[threading.Lock] = threading.Lock()
+    # empty again in a forked child, like every process-wide registry (``_process_local``)
+    _registry: ClassVar[ProcessRegistry[tuple[str, str], ModelCatalog]] = ProcessRegistry(
+        "catalogs"
+    )
 
     def __init__(
         self,
@@ -124,7 +126,7 @@ class ModelCatalog:
         self._clock = clock
         self._ttl = self._cache.ttl
         self._state: _State | None = None
-        self._state_lock = threading.Lock()
+        self._state_lock = ForkSafeLock()
         self._flight = SingleFlight()
         self._endpoints: dict[str, tuple[float, tuple[EndpointInfo, ...]]] = {}
 
@@ -139,18 +141,14 @@ class ModelCatalog:
     ) -> ModelCatalog:
         """The process-wide catalog of this (base_url, key); the first caller's options win."""
         scope = (base_url.rstrip("/"), _key_digest(api_key))
-        with cls._registry_lock:
-            catalog = cls._registry.get(scope)
-            if catalog is None:
-                catalog = cls(base_url, api_key, timeout=timeout, headers=headers)
-                cls._registry[scope] = catalog
-        return catalog
+        return cls._registry.get_or_create(
+            scope, lambda: cls(base_url, api_key, timeout=timeout, headers=headers)
+        )
 
     @classmethod
     def clear_shared(cls) -> None:
         """Forget every shared catalog (after changing the cache environment; in tests)."""
-        with cls._registry_lock:
-            cls._registry.clear()
+        cls._registry.clear()
 
     def __repr__(self) -> str:
         state = self._state

@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from .._process_local import ProcessLocal
+
 __all__ = ["SingleFlight"]
 
 _T = TypeVar("_T")
@@ -22,25 +24,34 @@ class _Interrupted(Exception):
     """The loading caller was cancelled; whoever waited on it loads again."""
 
 
+class _Flights:
+    """The loads in flight in one process, and their lock."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.calls: dict[str, tuple[Future[Any], int, bool]] = {}
+
+
 class SingleFlight:
     """At most one load per key at a time; everyone else waits for its result.
 
     The shared state is a ``concurrent.futures.Future`` so that sync threads and coroutines in
     any event loop can wait on the same load. A sync caller on the thread whose event loop runs
-    the async load would block that loop forever, so it loads by itself instead.
+    the async load would block that loop forever, so it loads by itself instead. A forked child
+    starts with no load in flight: a leader thread of the parent does not exist there.
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._calls: dict[str, tuple[Future[Any], int, bool]] = {}
+        self._flights: ProcessLocal[_Flights] = ProcessLocal(_Flights)
 
     def _claim(self, key: str, is_async: bool) -> tuple[Future[Any], bool]:
         me = threading.get_ident()
-        with self._lock:
-            call = self._calls.get(key)
+        flights = self._flights.get()
+        with flights.lock:
+            call = flights.calls.get(key)
             if call is None:
                 future: Future[Any] = Future()
-                self._calls[key] = (future, me, is_async)
+                flights.calls[key] = (future, me, is_async)
                 return future, True
             future, thread, leader_is_async = call
             if leader_is_async and thread == me and not is_async:
@@ -48,9 +59,10 @@ class SingleFlight:
             return future, False
 
     def _finish(self, key: str, future: Future[Any]) -> None:
-        with self._lock:
-            if self._calls.get(key, (None,))[0] is future:
-                del self._calls[key]
+        flights = self._flights.get()
+        with flights.lock:
+            if flights.calls.get(key, (None,))[0] is future:
+                del flights.calls[key]
 
     def _settle(
         self, key: str, future: Future[Any], result: Any = None, error: BaseException | None = None

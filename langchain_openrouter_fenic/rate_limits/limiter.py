@@ -36,6 +36,7 @@ from datetime import datetime, timezone
 
 from langchain_core.rate_limiters import BaseRateLimiter
 
+from .._process_local import ForkSafeLock, ProcessLocal, ProcessRegistry
 from .policy import Schedule, Ticket, Tuning, WindowBudget
 from .signals import RateLimitSignal
 
@@ -170,8 +171,9 @@ class AdaptiveRateLimiter(BaseRateLimiter):
         self._max_wait = _checked_max_wait(max_wait)
         self._clock, self._wall_clock = clock, wall_clock
         self._sleep, self._async_sleep = sleep, async_sleep
-        self._lock = threading.Lock()
-        self._waiters: dict[_Waiter, None] = {}  # insertion-ordered: wake-ups in queue order
+        # new in a forked child: a parent thread may hold the lock, and its waiters are not there
+        self._lock = ForkSafeLock()
+        self._process_waiters: ProcessLocal[dict[_Waiter, None]] = ProcessLocal(dict)
         tuning = Tuning(
             floor=min_requests_per_minute / 60,
             ceiling=max_requests_per_minute / 60,
@@ -203,6 +205,11 @@ class AdaptiveRateLimiter(BaseRateLimiter):
     def max_wait(self) -> float | None:
         """The longest an ``acquire`` of this handle waits (None: no bound)."""
         return self._max_wait
+
+    @property
+    def _waiters(self) -> dict[_Waiter, None]:
+        """This process's waiting callers, insertion-ordered: wake-ups in queue order."""
+        return self._process_waiters.get()
 
     # -- read-only introspection ----------------------------------------------------------
     @property
@@ -393,8 +400,10 @@ def limiter_scope(model_id: str) -> str:
     return _FREE_SCOPE if model_id.strip().endswith(":free") else _DEFAULT_SCOPE
 
 
-_SHARED: dict[tuple[str, str, str], AdaptiveRateLimiter] = {}
-_SHARED_LOCK = threading.Lock()
+# empty again in a forked child, like every process-wide registry (``_process_local``)
+_SHARED: ProcessRegistry[tuple[str, str, str], AdaptiveRateLimiter] = ProcessRegistry(
+    "rate limiters"
+)
 
 
 def shared_rate_limiter(
@@ -409,11 +418,7 @@ def shared_rate_limiter(
     if not scope:
         raise ValueError(f"scope={scope!r} must be a non-empty name, e.g. limiter_scope(model_id).")
     digest = hashlib.sha256((api_key or "").encode()).hexdigest()
-    key = (digest, base_url.rstrip("/"), scope)
-    with _SHARED_LOCK:
-        if key not in _SHARED:
-            _SHARED[key] = AdaptiveRateLimiter()
-        return _SHARED[key]
+    return _SHARED.get_or_create((digest, base_url.rstrip("/"), scope), AdaptiveRateLimiter)
 
 
 def _checked_max_wait(seconds: float | None) -> float | None:

@@ -21,6 +21,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .._process_local import ProcessLocal, ProcessRegistry
 from . import error_mapping
 
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ __all__ = [
     "aget_json",
     "get_json",
     "shared_transport",
+    "transport_for",
+    "transport_key",
 ]
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
@@ -58,10 +61,24 @@ class StreamResult:
     events: Any = field(repr=False)
 
 
+class _Clients:
+    """The SDK clients of one transport in one process (see ``_process_local``)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.sync: openai.OpenAI | None = None
+        # an async client's pooled connections belong to the event loop that opened them
+        self.by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = (
+            weakref.WeakKeyDictionary()
+        )
+
+
 class OpenRouterTransport:
     """The SDK clients of one (base_url, key, headers, timeout) configuration.
 
-    The sync and async clients are each created once, on first use, and reused for every request.
+    The sync and async clients are each created once per process, on first use, and reused for
+    every request. A forked child makes its own: pooled connections are never shared between
+    processes.
     """
 
     def __init__(
@@ -76,12 +93,7 @@ class OpenRouterTransport:
         self._api_key = api_key
         self._headers = dict(headers or {})
         self._timeout = timeout
-        self._sync: openai.OpenAI | None = None
-        # an async client's pooled connections belong to the event loop that opened them
-        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._lock = threading.Lock()
+        self._clients: ProcessLocal[_Clients] = ProcessLocal(_Clients)
 
     def __repr__(self) -> str:
         return f"OpenRouterTransport(base_url={self.base_url!r})"
@@ -98,25 +110,27 @@ class OpenRouterTransport:
         }
 
     def sync_client(self) -> openai.OpenAI:
-        if self._sync is None:
-            with self._lock:
-                if self._sync is None:
+        clients = self._clients.get()
+        if clients.sync is None:
+            with clients.lock:
+                if clients.sync is None:
                     import openai
 
-                    self._sync = openai.OpenAI(**self._client_kwargs())
-        return self._sync
+                    clients.sync = openai.OpenAI(**self._client_kwargs())
+        return clients.sync
 
     def async_client(self) -> openai.AsyncOpenAI:
         loop = asyncio.get_running_loop()
-        client = self._async.get(loop)
+        clients = self._clients.get()
+        client = clients.by_loop.get(loop)
         if client is None:
-            with self._lock:
-                client = self._async.get(loop)
+            with clients.lock:
+                client = clients.by_loop.get(loop)
                 if client is None:
                     import openai
 
                     client = openai.AsyncOpenAI(**self._client_kwargs())
-                    self._async[loop] = client
+                    clients.by_loop[loop] = client
         return client
 
     # -- JSON ------------------------------------------------------------------------------
@@ -167,8 +181,9 @@ class OpenRouterTransport:
             await response.aclose()
 
     def close(self) -> None:
-        if self._sync is not None:
-            self._sync.close()
+        clients = self._clients.peek()
+        if clients is not None and clients.sync is not None:
+            clients.sync.close()
 
 
 def _response_type() -> Any:
@@ -257,26 +272,35 @@ async def _asse_events(response: Any, headers: Mapping[str, str]) -> AsyncIterat
 
 
 # -- plain GETs for the catalog ------------------------------------------------------------
-_shared: dict[
-    tuple[str, str | None, tuple[tuple[str, str], ...], float | None], OpenRouterTransport
-] = {}
-_shared_lock = threading.Lock()
+TransportKey = tuple[str, str | None, tuple[tuple[str, str], ...], float | None]
+_SHARED: ProcessRegistry[TransportKey, OpenRouterTransport] = ProcessRegistry("transports")
+
+
+def transport_key(
+    base_url: str, api_key: str | None, headers: Mapping[str, str] | None, timeout: float | None
+) -> TransportKey:
+    """The configuration a shared transport is looked up by (see ``shared_transport``)."""
+    return (base_url.rstrip("/"), api_key, tuple(sorted((headers or {}).items())), timeout)
 
 
 def shared_transport(
     base_url: str, api_key: str | None, headers: Mapping[str, str] | None, timeout: float | None
 ) -> OpenRouterTransport:
     """One transport per configuration in the process: SDK clients (their connection pools and
-    TLS contexts, ~20 ms to build) are shared by every model instance that can share them."""
-    key = (base_url.rstrip("/"), api_key, tuple(sorted((headers or {}).items())), timeout)
-    with _shared_lock:
-        transport = _shared.get(key)
-        if transport is None:
-            transport = OpenRouterTransport(
-                base_url=base_url, api_key=api_key, headers=headers, timeout=timeout
-            )
-            _shared[key] = transport
-    return transport
+    TLS contexts, ~20 ms to build) are shared by every model instance that can share them.
+    The registry is empty again in a forked child (``_process_local``)."""
+    return transport_for(transport_key(base_url, api_key, headers, timeout))
+
+
+def transport_for(key: TransportKey) -> OpenRouterTransport:
+    """The shared transport of a ``transport_key``."""
+    base_url, api_key, headers, timeout = key
+    return _SHARED.get_or_create(
+        key,
+        lambda: OpenRouterTransport(
+            base_url=base_url, api_key=api_key, headers=dict(headers), timeout=timeout
+        ),
+    )
 
 
 def get_json(
