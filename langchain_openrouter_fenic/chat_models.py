@@ -32,6 +32,7 @@ from typing_extensions import Self
 from . import _cost
 from . import usage as _usage
 from ._process_local import at_fork_in_child
+from .caching import CacheFields
 from .routing import (
     SAMPLING_PARAMETERS,
     Profile,
@@ -59,7 +60,7 @@ __all__ = ["ChatOpenRouter"]
 logger = logging.getLogger(__name__)
 
 
-class ChatOpenRouter(BaseChatModel):
+class ChatOpenRouter(BaseChatModel, CacheFields):
     """OpenRouter chat model: one API key, hundreds of models, typed routing.
 
     Example:
@@ -186,6 +187,9 @@ class ChatOpenRouter(BaseChatModel):
             self._attribution_headers(),
             self.timeout,
         )
+        from .caching import warn_if_not_automatic
+
+        warn_if_not_automatic(self.model, self.cache_control)
         if self.rate_limiter is None:
             self._use_shared_limiter()
         else:
@@ -333,26 +337,35 @@ class ChatOpenRouter(BaseChatModel):
             if getattr(self, name) is not None
         }
 
-    def _request_body(
+    def _request(
         self,
         messages: Sequence[BaseMessage],
         stop: list[str] | None,
         stream: bool,
         info: ModelInfo | None,
         kwargs: dict[str, Any],
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], _CallOptions]:
+        """The request body and how to send it (retries, limiter, headers)."""
+        from .caching import split_call_settings
         from .wire.request import build_body
 
-        return build_body(
+        call_kwargs, headers = split_call_settings(kwargs, self, kwargs.get("model") or self.model)
+        own = dict(self.model_kwargs)
+        if self.cache_control is not None:
+            own["cache_control"] = self.cache_control
+        body = build_body(
             model=self.model,
             messages=_messages.to_openrouter_messages(messages),
             sampling={**self._sampling_params(), **_stop_param(stop or _as_list(self.stop))},
             profile=self.active_profile,
             info=info,
-            model_kwargs=self.model_kwargs,
-            call_kwargs=kwargs,
+            model_kwargs=own,
+            call_kwargs=call_kwargs,
             stream=stream,
         )
+        if body.get("cache_control") is None:
+            body.pop("cache_control", None)  # cache_control=None in a call: none for this one
+        return body, self._call_options(headers)
 
     def _info_or_none(self, model: str | None) -> ModelInfo | None:
         """Catalog record of the model this call uses (a per-call ``model=`` override too)."""
@@ -373,7 +386,7 @@ class ChatOpenRouter(BaseChatModel):
             _catalog_unavailable(exc)
             return None
 
-    def _call_options(self) -> _CallOptions:
+    def _call_options(self, headers: dict[str, str] | None = None) -> _CallOptions:
         from .wire.calls import CallOptions
 
         return CallOptions(
@@ -381,6 +394,7 @@ class ChatOpenRouter(BaseChatModel):
             rate_limiter=self.rate_limiter,
             max_rate_limit_wait=self.max_rate_limit_wait,
             include_usage=self.stream_usage,
+            headers=headers or None,
         )
 
     # -- generation ----------------------------------------------------------------------------
@@ -399,8 +413,8 @@ class ChatOpenRouter(BaseChatModel):
 
         with _usage.meter(kwargs.get("model") or self.model) as meter:
             info = self._info_or_none(kwargs.get("model"))
-            body = self._request_body(messages, stop, False, info, kwargs)
-            result = _calls.complete(self._transport, body, self._call_options())
+            body, options = self._request(messages, stop, False, info, kwargs)
+            result = _calls.complete(self._transport, body, options)
             result = _cost.with_estimated_cost(result, info)
             meter.record_result(result)
         return result
@@ -420,8 +434,8 @@ class ChatOpenRouter(BaseChatModel):
 
         with _usage.meter(kwargs.get("model") or self.model) as meter:
             info = await self._ainfo_or_none(kwargs.get("model"))
-            body = self._request_body(messages, stop, False, info, kwargs)
-            result = await _calls.acomplete(self._transport, body, self._call_options())
+            body, options = self._request(messages, stop, False, info, kwargs)
+            result = await _calls.acomplete(self._transport, body, options)
             result = _cost.with_estimated_cost(result, info)
             meter.record_result(result)
         return result
@@ -437,8 +451,8 @@ class ChatOpenRouter(BaseChatModel):
 
         with _usage.meter(kwargs.get("model") or self.model) as meter:
             info = self._info_or_none(kwargs.get("model"))
-            body = self._request_body(messages, stop, True, info, kwargs)
-            for chunk in _calls.stream(self._transport, body, self._call_options()):
+            body, options = self._request(messages, stop, True, info, kwargs)
+            for chunk in _calls.stream(self._transport, body, options):
                 if _is_closing(chunk):
                     closing = _cost.with_estimated_cost_chunk(chunk, info)
                     meter.record(closing.message)
@@ -459,8 +473,8 @@ class ChatOpenRouter(BaseChatModel):
 
         with _usage.meter(kwargs.get("model") or self.model) as meter:
             info = await self._ainfo_or_none(kwargs.get("model"))
-            body = self._request_body(messages, stop, True, info, kwargs)
-            async for chunk in _calls.astream(self._transport, body, self._call_options()):
+            body, options = self._request(messages, stop, True, info, kwargs)
+            async for chunk in _calls.astream(self._transport, body, options):
                 if _is_closing(chunk):
                     closing = _cost.with_estimated_cost_chunk(chunk, info)
                     meter.record(closing.message)

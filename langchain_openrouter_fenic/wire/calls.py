@@ -31,6 +31,7 @@ class CallOptions:
     rate_limiter: BaseRateLimiter | None
     max_rate_limit_wait: float
     include_usage: bool = True
+    headers: Mapping[str, str] | None = None  # per-request headers (the response cache's)
 
     def retry_options(self) -> dict[str, Any]:
         # LangChain's BaseChatModel acquires the limiter before the first attempt
@@ -46,7 +47,7 @@ def complete(
     transport: OpenRouterTransport, body: Mapping[str, Any], options: CallOptions
 ) -> ChatResult:
     def attempt() -> ChatResult:
-        answer = transport.post_json(CHAT_PATH, body)
+        answer = transport.post_json(CHAT_PATH, body, options.headers)
         return response.result_from_completion(answer.data, answer.headers)
 
     return retry.call_with_retries(attempt, **options.retry_options())
@@ -56,7 +57,7 @@ async def acomplete(
     transport: OpenRouterTransport, body: Mapping[str, Any], options: CallOptions
 ) -> ChatResult:
     async def attempt() -> ChatResult:
-        answer = await transport.apost_json(CHAT_PATH, body)
+        answer = await transport.apost_json(CHAT_PATH, body, options.headers)
         return response.result_from_completion(answer.data, answer.headers)
 
     return await retry.acall_with_retries(attempt, **options.retry_options())
@@ -73,7 +74,9 @@ def stream(
 
         def attempt() -> _Opened:
             with ExitStack() as attempt_stack:
-                opened = attempt_stack.enter_context(transport.stream(CHAT_PATH, body))
+                opened = attempt_stack.enter_context(
+                    transport.stream(CHAT_PATH, body, options.headers)
+                )
                 assembler = response.StreamAssembler(
                     include_usage=options.include_usage, headers=opened.headers
                 )
@@ -101,7 +104,9 @@ async def astream(
 
         async def attempt() -> _Opened:
             async with AsyncExitStack() as attempt_stack:
-                opened = await attempt_stack.enter_async_context(transport.astream(CHAT_PATH, body))
+                opened = await attempt_stack.enter_async_context(
+                    transport.astream(CHAT_PATH, body, options.headers)
+                )
                 assembler = response.StreamAssembler(
                     include_usage=options.include_usage, headers=opened.headers
                 )

@@ -1,4 +1,10 @@
-"""LangChain messages -> OpenRouter chat-completions messages (pure functions)."""
+"""LangChain messages -> OpenRouter chat-completions messages (pure functions).
+
+Prompt-caching markers go out in OpenRouter's format: a ``cache_control`` key on a content block
+(text, image, file, audio; also under a standard block's ``extras``) stays on that part, and
+``additional_kwargs={"cache_control": {...}}`` on a message marks its last part (a string content
+becomes one text part), which is how a whole system prompt is marked.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,8 @@ from langchain_core.messages import (
     SystemMessage,
     ToolMessage,
 )
+
+from ..caching import check_cache_control
 
 __all__ = ["to_openrouter_message", "to_openrouter_messages"]
 
@@ -56,7 +64,25 @@ def to_openrouter_message(message: BaseMessage) -> dict[str, Any]:
         )
     if message.name and out["role"] in ("user", "assistant", "system", "developer"):
         out["name"] = message.name
+    marker = message.additional_kwargs.get("cache_control")
+    if marker is not None:
+        where = f"{type(message).__name__}.additional_kwargs"
+        _mark_last_part(out, check_cache_control(marker, where), where)
     return out
+
+
+def _mark_last_part(out: dict[str, Any], marker: dict[str, Any], where: str) -> None:
+    """Put a message-level cache marker on its last content part, where OpenRouter reads it."""
+    content = out.get("content")
+    if isinstance(content, str) and content:
+        out["content"] = [{"type": "text", "text": content, "cache_control": marker}]
+    elif isinstance(content, list) and content:
+        content[-1] = {**content[-1], "cache_control": marker}
+    else:
+        raise ValueError(
+            f"{where}: cache_control marks the message's content, and this message has none; "
+            "put the marker on a message with text or content blocks."
+        )
 
 
 def _assistant(message: AIMessage) -> dict[str, Any]:
@@ -120,8 +146,10 @@ def _tool_content(content: str | list[Any]) -> str | list[dict[str, Any]]:
     if isinstance(content, str):
         return content
     parts = _content(content)
-    if isinstance(parts, list) and all(p.get("type") == "text" for p in parts):
-        return "".join(p["text"] for p in parts)
+    if isinstance(parts, str):
+        return parts
+    if all(p.get("type") == "text" and "cache_control" not in p for p in parts):
+        return "".join(p["text"] for p in parts)  # marked parts must stay parts
     return parts
 
 
@@ -142,20 +170,28 @@ def _part(part: Any) -> dict[str, Any]:
         raise ValueError(f"Unsupported message content part {part!r}: use a str or a dict.")
     kind = part.get("type")
     if kind == "text":
-        out = {"type": "text", "text": part.get("text", "")}
-        if "cache_control" in part:  # Anthropic / Gemini prompt caching through OpenRouter
-            out["cache_control"] = part["cache_control"]
-        return out
+        return _with_marker({"type": "text", "text": part.get("text", "")}, part)
     if kind in ("image", "file", "audio", "video") and _is_standard_block(part):
-        return _standard_block(part)
+        return _with_marker(_standard_block(part), part)
     if kind in _PASSTHROUGH_PART_TYPES:
-        return dict(part)
+        return _with_marker(dict(part), part)
     if kind == "image_url" or "image_url" in part:
-        return {"type": "image_url", "image_url": part["image_url"]}
+        return _with_marker({"type": "image_url", "image_url": part["image_url"]}, part)
     raise ValueError(
         f"Unsupported content part type {kind!r}. OpenRouter accepts text, image_url, file, "
         "input_audio and video_url parts, and LangChain's standard image/file/audio blocks."
     )
+
+
+def _with_marker(out: dict[str, Any], part: Mapping[str, Any]) -> dict[str, Any]:
+    """Keep a block's prompt-caching marker (given on the block or in its ``extras``)."""
+    extras = part.get("extras")
+    marker = part.get("cache_control")
+    if marker is None and isinstance(extras, Mapping):
+        marker = extras.get("cache_control")
+    if marker is not None:
+        out["cache_control"] = check_cache_control(marker, f"{part.get('type')} content block")
+    return out
 
 
 def _is_standard_block(part: Mapping[str, Any]) -> bool:

@@ -16,6 +16,7 @@ from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, Us
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
+from ..caching import response_cache_metadata
 from . import error_mapping
 
 __all__ = [
@@ -71,7 +72,7 @@ def result_from_completion(doc: Any, headers: Mapping[str, str] | None = None) -
                 generation_id=doc.get("id"),
                 served_by=doc.get("provider"),
             )
-        message = _message(choice.get("message") or {}, doc, choice, usage)
+        message = _message(choice.get("message") or {}, doc, choice, usage, headers)
         info = {"finish_reason": choice.get("finish_reason")}
         if choice.get("logprobs") is not None:
             info["logprobs"] = choice["logprobs"]
@@ -84,6 +85,7 @@ def _message(
     doc: Mapping[str, Any],
     choice: Mapping[str, Any],
     usage: UsageMetadata | None,
+    headers: Mapping[str, str] | None = None,
 ) -> AIMessage:
     additional: dict[str, Any] = {}
     if isinstance(msg.get("reasoning"), str):
@@ -126,7 +128,7 @@ def _message(
         tool_calls=tool_calls,
         invalid_tool_calls=invalid,
         usage_metadata=usage,
-        response_metadata=_response_metadata(doc, choice),
+        response_metadata=_response_metadata(doc, choice, headers),
         id=doc.get("id"),
     )
 
@@ -139,7 +141,9 @@ def _text(content: Any) -> str:
     return ""
 
 
-def _response_metadata(doc: Mapping[str, Any], choice: Mapping[str, Any]) -> dict[str, Any]:
+def _response_metadata(
+    doc: Mapping[str, Any], choice: Mapping[str, Any], headers: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     usage = doc.get("usage") or {}
     meta: dict[str, Any] = {
         "model_provider": MODEL_PROVIDER,
@@ -165,6 +169,11 @@ def _response_metadata(doc: Mapping[str, Any], choice: Mapping[str, Any]) -> dic
         meta["logprobs"] = choice["logprobs"]
     if usage:
         meta["token_usage"] = dict(usage)
+    cache = response_cache_metadata(headers)
+    if cache is not None:  # OpenRouter's response cache: X-OpenRouter-Cache-* headers
+        meta["response_cache"] = cache
+        if cache["status"] == "HIT":
+            meta["cost"] = 0.0  # a hit is free, whatever the replayed body says
     return meta
 
 
@@ -305,7 +314,7 @@ class StreamAssembler:
         doc = dict(self._doc)
         if self._usage is not None:
             doc["usage"] = self._usage
-        metadata = _response_metadata(doc, self._choice)
+        metadata = _response_metadata(doc, self._choice, self._headers)
         usage = usage_metadata(self._usage) if self._include_usage else None
         message = AIMessageChunk(
             content="",

@@ -144,23 +144,33 @@ class OpenRouterTransport:
             response = await self.async_client().get(path, cast_to=_response_type())
             return _decode_json(response)
 
-    def post_json(self, path: str, body: Mapping[str, Any]) -> HttpResult:
+    def post_json(
+        self, path: str, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+    ) -> HttpResult:
         with error_mapping.translating():
-            response = self.sync_client().post(path, body=body, cast_to=_response_type())
+            response = self.sync_client().post(
+                path, body=body, cast_to=_response_type(), options=_options(headers)
+            )
             return _decode_json(response)
 
-    async def apost_json(self, path: str, body: Mapping[str, Any]) -> HttpResult:
+    async def apost_json(
+        self, path: str, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+    ) -> HttpResult:
         async with error_mapping.atranslating():
-            response = await self.async_client().post(path, body=body, cast_to=_response_type())
+            response = await self.async_client().post(
+                path, body=body, cast_to=_response_type(), options=_options(headers)
+            )
             return _decode_json(response)
 
     # -- SSE -------------------------------------------------------------------------------
     @contextmanager
-    def stream(self, path: str, body: Mapping[str, Any]) -> Iterator[StreamResult]:
+    def stream(
+        self, path: str, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+    ) -> Iterator[StreamResult]:
         """Open an SSE answer; the connection is closed when the block exits."""
         with error_mapping.translating():
             response = self.sync_client().post(
-                path, body=body, cast_to=_response_type(), stream=True
+                path, body=body, cast_to=_response_type(), stream=True, options=_options(headers)
             )
         try:
             headers = _headers_of(response)
@@ -169,10 +179,12 @@ class OpenRouterTransport:
             response.close()
 
     @asynccontextmanager
-    async def astream(self, path: str, body: Mapping[str, Any]) -> AsyncIterator[StreamResult]:
+    async def astream(
+        self, path: str, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+    ) -> AsyncIterator[StreamResult]:
         async with error_mapping.atranslating():
             response = await self.async_client().post(
-                path, body=body, cast_to=_response_type(), stream=True
+                path, body=body, cast_to=_response_type(), stream=True, options=_options(headers)
             )
         try:
             headers = _headers_of(response)
@@ -184,6 +196,11 @@ class OpenRouterTransport:
         clients = self._clients.peek()
         if clients is not None and clients.sync is not None:
             clients.sync.close()
+
+
+def _options(headers: Mapping[str, str] | None) -> Any:
+    """Per-request SDK options: extra headers (e.g. the response cache's), else none."""
+    return {"headers": dict(headers)} if headers else {}
 
 
 def _response_type() -> Any:
