@@ -48,6 +48,7 @@ from tests.support.emulator_limits import (
     ProviderBucket,
     WindowBudget,
 )
+from tests.support.emulator_prompt_cache import PromptCache
 from tests.support.emulator_replies import Reply, Wire, completion_wire, error_document, json_wire
 
 __all__ = [
@@ -137,6 +138,7 @@ class OpenRouterEmulator:
         self.credits = credits
         self.ledger = Ledger(not_found_lookups=generation_not_found_lookups, clock=clock)
         self.response_cache = ResponseCache(clock)
+        self.prompt_cache = PromptCache(clock)
         self._server: LoopbackServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -234,6 +236,7 @@ class OpenRouterEmulator:
         self._counters.reset()
         self.ledger.reset()
         self.response_cache.reset()
+        self.prompt_cache.reset()
 
     # -- inspection -------------------------------------------------------------------------------
 
@@ -327,7 +330,12 @@ class OpenRouterEmulator:
         return wire
 
     def _answer(self, request: RecordedRequest, ctx: ChatContext) -> Wire:
-        """A chat answer past authentication: credit check, hidden limits, script or default."""
+        """A chat answer past authentication, with prompt-cache reads and writes counted."""
+        wire = self._provider_answer(request, ctx)
+        return self.prompt_cache.apply(request.headers.get("authorization", ""), ctx, wire)
+
+    def _provider_answer(self, request: RecordedRequest, ctx: ChatContext) -> Wire:
+        """Credit check, hidden limits, then the scripted or default answer."""
         refusal = self._credit_refusal(request, ctx)
         if refusal is not None:
             return refusal

@@ -11,7 +11,6 @@ no ``openrouter_metadata``; it is checked before any rate limit, since a HIT rea
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import threading
 import time
@@ -20,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from tests.support.emulator_chat import dumps
-from tests.support.emulator_replies import Wire, wire_documents
+from tests.support.emulator_replies import Wire, map_documents, wire_documents
 
 __all__ = ["DEFAULT_TTL", "CacheDirective", "ResponseCache"]
 
@@ -154,16 +153,4 @@ def _replay_doc(doc: Any, source: str, new_id: str) -> Any:
 
 
 def _replayed(wire: Wire, source: str, new_id: str) -> Wire:
-    if not wire.streamed:
-        doc = json.loads(b"".join(wire.parts))
-        return replace(wire, parts=(dumps(_replay_doc(doc, source, new_id)).encode(),))
-    parts = []
-    for part in wire.parts:
-        text = part.decode()
-        body = text.strip()
-        if body.startswith("data:") and body[5:].strip() != "[DONE]":
-            doc = _replay_doc(json.loads(body[5:].strip()), source, new_id)
-            parts.append(f"data: {dumps(doc)}\n\n".encode())
-        else:
-            parts.append(part)
-    return replace(wire, parts=tuple(parts))
+    return map_documents(wire, lambda doc: _replay_doc(doc, source, new_id))

@@ -38,6 +38,7 @@ __all__ = [
     "error_document",
     "insufficient_credits_document",
     "json_wire",
+    "map_documents",
     "sse_parts",
     "wire_documents",
 ]
@@ -134,6 +135,20 @@ def wire_documents(wire: Wire) -> list[Any]:
             except ValueError:
                 return []
     return docs
+
+
+def map_documents(wire: Wire, change: Callable[[Any], Any]) -> Wire:
+    """``wire`` with ``change`` applied to each JSON document (the body, or each SSE event)."""
+    if not wire.streamed:
+        return replace(wire, parts=(dumps(change(json.loads(b"".join(wire.parts)))).encode(),))
+    parts = []
+    for part in wire.parts:
+        text = part.decode().strip()
+        if text.startswith("data:") and text[5:].strip() != "[DONE]":
+            parts.append(f"data: {dumps(change(json.loads(text[5:].strip())))}\n\n".encode())
+        else:
+            parts.append(part)
+    return replace(wire, parts=tuple(parts))
 
 
 def _sse_wire(parts: tuple[bytes, ...], headers: Mapping[str, str] | None = None) -> Wire:
