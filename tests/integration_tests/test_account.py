@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from langchain_openrouter_fenic import (
-    AdaptiveRateLimiter,
     ChatOpenRouter,
     Credits,
     GenerationStats,
@@ -18,21 +17,15 @@ from langchain_openrouter_fenic import (
     errors,
 )
 from tests.support.emulator import OpenRouterEmulator, Reply, running_emulator
-from tests.support.modes import MODES, answer
+from tests.support.modes import MODES, answer, fast_model
 
 MODEL = "openai/gpt-4o-mini"
 KEY = "sk-or-v1-account-secret-0123456789"
 
 
 def make(emulator: OpenRouterEmulator, **kw: Any) -> ChatOpenRouter:
-    options: dict[str, Any] = {
-        "model": MODEL,
-        "api_key": KEY,
-        "base_url": emulator.url,
-        "rate_limiter": AdaptiveRateLimiter(requests_per_minute=30_000),
-    }
-    options.update(kw)
-    return ChatOpenRouter(**options)
+    llm: ChatOpenRouter = fast_model(emulator, MODEL, KEY, **kw)
+    return llm
 
 
 async def credits_of(llm: ChatOpenRouter, mode: str) -> Credits:

@@ -10,9 +10,9 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import ValidationError
 
-from langchain_openrouter_fenic import AdaptiveRateLimiter, ChatOpenRouter, openrouter_usage
+from langchain_openrouter_fenic import ChatOpenRouter, openrouter_usage
 from tests.support.emulator import OpenRouterEmulator, Reply
-from tests.support.modes import MODES, answer
+from tests.support.modes import MODES, answer, fast_model
 
 CLAUDE = "anthropic/claude-sonnet-4"
 KEY = "sk-or-v1-caching-secret-0123456789"
@@ -21,14 +21,8 @@ HANDBOOK = " ".join(f"Rule {i}: answer politely and cite the handbook section." 
 
 
 def make(emulator: OpenRouterEmulator, **kw: Any) -> ChatOpenRouter:
-    options: dict[str, Any] = {
-        "model": CLAUDE,
-        "api_key": KEY,
-        "base_url": emulator.url,
-        "rate_limiter": AdaptiveRateLimiter(requests_per_minute=30_000),
-    }
-    options.update(kw)
-    return ChatOpenRouter(**options)
+    llm: ChatOpenRouter = fast_model(emulator, CLAUDE, KEY, **kw)
+    return llm
 
 
 def conversation(question: str, **marker: Any) -> list[Any]:

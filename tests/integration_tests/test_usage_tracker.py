@@ -17,28 +17,21 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.tools import tool
 
 from langchain_openrouter_fenic import (
-    AdaptiveRateLimiter,
     BudgetExceededError,
     ChatOpenRouter,
     OpenRouterUsage,
     openrouter_usage,
 )
 from tests.support.emulator import OpenRouterEmulator, Reply
-from tests.support.modes import MODES, answer, answers
+from tests.support.modes import MODES, answer, answers, fast_model
 
 MODEL = "openai/gpt-4o-mini"
 KEY = "sk-or-v1-usage-secret-0123456789"
 
 
 def make(emulator: OpenRouterEmulator, **kw: Any) -> ChatOpenRouter:
-    options: dict[str, Any] = {
-        "model": MODEL,
-        "api_key": KEY,
-        "base_url": emulator.url,
-        "rate_limiter": AdaptiveRateLimiter(requests_per_minute=60_000, max_burst=32),
-    }
-    options.update(kw)
-    return ChatOpenRouter(**options)
+    llm: ChatOpenRouter = fast_model(emulator, MODEL, KEY, **kw)
+    return llm
 
 
 def exact(value: Any) -> Decimal:

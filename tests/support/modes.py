@@ -52,3 +52,18 @@ async def answers(
     if mode in ("invoke", "stream"):
         return model.batch(prompts, config=config or None, return_exceptions=True)  # type: ignore[return-value]
     return await model.abatch(prompts, config=config or None, return_exceptions=True)  # type: ignore[return-value]
+
+
+def fast_model(emulator: Any, default_model: str, default_key: str, **kw: Any) -> Any:
+    """A ``ChatOpenRouter`` on the emulator whose own limiter never holds a test back
+    (500 requests/s, bursts of 32): what is measured is the HTTP, not the pacing."""
+    from langchain_openrouter_fenic import AdaptiveRateLimiter, ChatOpenRouter
+
+    options: dict[str, Any] = {
+        "model": default_model,
+        "api_key": default_key,
+        "base_url": emulator.url,
+        "rate_limiter": AdaptiveRateLimiter(requests_per_minute=30_000, max_burst=32),
+    }
+    options.update(kw)
+    return ChatOpenRouter(**options)
