@@ -1,7 +1,8 @@
 """LangChain's standard unit suite for ChatOpenRouter.
 
 ``with_structured_output`` consults the live catalog, so the model points at the loopback
-emulator (started once for this module).
+emulator (started once for this module, on a free port: suites may run side by side). The
+serialization snapshot names the emulator's URL, so its port is normalised there.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 from langchain_tests.unit_tests import ChatModelUnitTests
+from syrupy.assertion import SnapshotAssertion
 
 from langchain_openrouter_fenic import ChatOpenRouter
 from tests.support.standard_capabilities import MODEL, OpenRouterCapabilities
@@ -22,8 +24,21 @@ def _emulator_url() -> str:
     if _EMULATOR is None:
         from tests.support.emulator import OpenRouterEmulator
 
-        _EMULATOR = OpenRouterEmulator(port=18767).start()
+        _EMULATOR = OpenRouterEmulator().start()
     return str(_EMULATOR.url)
+
+
+_SNAPSHOT_URL = "http://127.0.0.1:18767/api/v1"  # the URL the committed snapshot names
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """The serialized model names the emulator's URL; its free port is not part of the check."""
+
+    def same_url(*, data: Any, path: Any) -> Any:
+        return _SNAPSHOT_URL if _EMULATOR is not None and data == _EMULATOR.url else data
+
+    return snapshot.with_defaults(matcher=same_url)
 
 
 @pytest.fixture(scope="module", autouse=True)
