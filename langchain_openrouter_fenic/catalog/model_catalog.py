@@ -36,7 +36,7 @@ from ..errors import (
     PermissionDeniedError,
     ResponseParseError,
 )
-from . import disk_cache
+from . import disk_cache, tap
 from .records import (
     EndpointInfo,
     FrozenMapping,
@@ -208,6 +208,8 @@ class ModelCatalog:
     def _resolve(self, state: _State, model_id: str) -> ModelInfo | None:
         found = state.models.get(model_id) or state.models.get(state.aliases.get(model_id, ""))
         if found is not None:
+            if (recorder := tap.installed()) is not None:
+                recorder.found(found.id)
             return found
         base, _, suffix = model_id.rpartition(":")
         if base and suffix in _ROUTING_SUFFIXES:
@@ -280,13 +282,25 @@ class ModelCatalog:
         return _entries_of(await self._aget(_ALL_MODELS + _QUERY), _ALL_MODELS), _ALL_MODELS
 
     def _get(self, path: str) -> Any:
+        recorder = tap.installed()  # cassette tests: the catalog comes from a recorded file
+        if recorder is not None:
+            return recorder.get(self.base_url, path, lambda: self._fetch(path))
+        return self._fetch(path)
+
+    async def _aget(self, path: str) -> Any:
+        recorder = tap.installed()
+        if recorder is not None:
+            return await recorder.aget(self.base_url, path, lambda: self._afetch(path))
+        return await self._afetch(path)
+
+    def _fetch(self, path: str) -> Any:
         if self._fetch_json is not None:
             return self._fetch_json(path)
         from ..wire import transport
 
         return transport.get_json(self.base_url, path, **self._transport_kwargs())
 
-    async def _aget(self, path: str) -> Any:
+    async def _afetch(self, path: str) -> Any:
         if self._afetch_json is not None:
             return await self._afetch_json(path)
         if self._fetch_json is not None:

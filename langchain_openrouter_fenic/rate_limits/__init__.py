@@ -3,7 +3,8 @@
 - ``signals``: OpenRouter's rate-limit hints read out of a 429 (pure);
 - ``policy``: the pure pacing schedule (AIMD, GCRA slots, cooldowns, window budgets) over "now";
 - ``limiter``: ``AdaptiveRateLimiter``, the LangChain rate limiter (in-process state, waiting);
-- ``retry``: the tenacity retry policy of a chat call.
+- ``retry``: the tenacity retry policy of a chat call;
+- ``waits``: the switch that skips pacing and retry sleeps while recorded HTTP is replayed.
 
 Names load on first access: the limiter is not needed to build a chain, and ``retry`` brings
 tenacity.

@@ -37,6 +37,7 @@ from datetime import datetime, timezone
 from langchain_core.rate_limiters import BaseRateLimiter
 
 from .._process_local import ForkSafeLock, ProcessLocal, ProcessRegistry
+from . import waits
 from .policy import Schedule, Ticket, Tuning, WindowBudget
 from .signals import RateLimitSignal
 
@@ -251,6 +252,8 @@ class AdaptiveRateLimiter(BaseRateLimiter):
     # -- BaseRateLimiter ------------------------------------------------------------------
     def acquire(self, *, blocking: bool = True) -> bool:
         """Wait for this request's slot; with ``blocking=False``, take it only if it is due."""
+        if waits.are_skipped():  # replaying recorded HTTP: no pacing (``waits``)
+            return True
         if not blocking:
             return self._try_now()
         waiter = _ThreadWaiter() if self._sleep is time.sleep else None
@@ -270,6 +273,8 @@ class AdaptiveRateLimiter(BaseRateLimiter):
 
     async def aacquire(self, *, blocking: bool = True) -> bool:
         """Like ``acquire``, but waits on the event loop (never blocking it)."""
+        if waits.are_skipped():
+            return True
         if not blocking:
             return self._try_now()
         waiter = _TaskWaiter() if self._async_sleep is asyncio.sleep else None

@@ -11,6 +11,7 @@
   than ``max_rate_limit_wait`` (a daily free-tier quota) raises ``RateLimitError`` at once,
   saying when the limit resets.
 - When the retries run out, the last error is raised as it was (never tenacity's RetryError).
+- While ``waits.skipped()`` is active (replaying cassettes) the waits are computed, not slept.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ..errors import (
     RequestTimeoutError,
     ServerError,
 )
+from . import waits
 from .advice import resets_advice
 from .limiter import AdaptiveRateLimiter
 from .signals import parse_rate_limit_signal
@@ -221,7 +223,7 @@ def call_with_retries(
         policy.after_success()
         return result
 
-    retrying = Retrying(sleep=sleep, **policy.retrying_options())
+    retrying = Retrying(sleep=waits.sleep_unless_skipped(sleep), **policy.retrying_options())
     return retrying(once)
 
 
@@ -264,5 +266,7 @@ async def acall_with_retries(
         policy.after_success()
         return result
 
-    retrying = AsyncRetrying(sleep=async_sleep, **policy.retrying_options())
+    retrying = AsyncRetrying(
+        sleep=waits.asleep_unless_skipped(async_sleep), **policy.retrying_options()
+    )
     return await retrying(once)
