@@ -101,7 +101,7 @@ def main() -> None:
 
         run("whole suite", [], work, env)
         collected = subprocess.run(
-            [*PYTEST, "--collect-only", "-q"], cwd=work, env=env, capture_output=True, text=True
+            [*PYTEST, "--collect-only"], cwd=work, env=env, capture_output=True, text=True
         ).stdout
         ids = [line for line in collected.splitlines() if "::" in line]
         if len(ids) < 10:

@@ -5,7 +5,8 @@
 - ``model_catalog``: ``ModelCatalog``, the fetch with its memory and disk copies;
 - ``disk_cache``: the on-disk copy shared by worker processes;
 - ``single_flight``: one load per key at a time, shared by threads and event loops;
-- ``model_profile``: a LangChain ``ModelProfile`` derived from a ``ModelInfo``.
+- ``model_profile``: a LangChain ``ModelProfile`` derived from a ``ModelInfo``;
+- ``tap``: the hook through which cassette tests record and replay the catalog's requests.
 """
 
 from .model_catalog import EndpointInfo, FrozenMapping, ModelCatalog, ModelInfo, estimate_cost

@@ -3,28 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
-# random ids that callers mint per run (e.g. uuid4 tool-call ids in few-shot examples)
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# the package's own matcher (langchain_openrouter_fenic.testing): bodies equal as canonical JSON
+from langchain_openrouter_fenic.testing.matching import json_body as json_body_matcher
 
-
-def _json(body: Any) -> Any:
-    if body is None:
-        return None
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", "replace")
-    body = _UUID.sub("<uuid>", body)
-    try:
-        return json.loads(body) if body else None
-    except (TypeError, ValueError):
-        return body
-
-
-def json_body_matcher(r1: Any, r2: Any) -> None:
-    """vcrpy matcher: request bodies equal as JSON (key order and spacing do not matter)."""
-    assert _json(r1.body) == _json(r2.body), "request bodies differ"
+__all__ = ["catalog_entries", "json_body_matcher", "reset_shared_state"]
 
 
 def reset_shared_state() -> None:

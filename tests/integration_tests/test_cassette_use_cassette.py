@@ -1,0 +1,91 @@
+"""``testing.use_cassette``: the same record-once, replay-anywhere with plain vcrpy (no pytest
+plugin), and a recorded 429 that replays through the retry policy without waiting."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from langchain_openrouter_fenic import ChatOpenRouter
+from langchain_openrouter_fenic.rate_limits import waits
+from langchain_openrouter_fenic.testing import CassetteMismatchError, use_cassette
+from tests.support.emulator import Reply, running_emulator
+
+KEY = "sk-or-v1-" + "7c" * 32
+PAUSE = 30.0  # what the recorded 429 asks for: a replay that waited would take >= 30 s
+
+
+def _llm(url: str) -> ChatOpenRouter:
+    return ChatOpenRouter(model="openai/gpt-4o-mini", base_url=url, api_key=KEY)
+
+
+@pytest.fixture
+def recorded(tmp_path: Path) -> tuple[Path, Path, str]:
+    """A cassette of a 429 (Retry-After 30 s, reset 30 s ahead) then the answer.
+
+    Recorded with waits skipped so that the recording itself does not take 30 s; the emulator
+    does not enforce the pause, a real service would.
+    """
+    cassette, catalog = tmp_path / "chat.yaml", tmp_path / "openrouter-catalog.json"
+    with running_emulator(api_key=KEY) as emu:
+        reset_ms = int((time.time() + PAUSE) * 1000)
+        emu.enqueue(Reply.rate_limited(retry_after=PAUSE, reset_ms=reset_ms))
+        with (
+            waits.skipped(),
+            use_cassette(cassette, catalog=catalog, record_mode="rewrite") as session,
+        ):
+            assert session.recording
+            assert _llm(emu.url).invoke("Say hi").content == "You said: Say hi"
+        url = emu.url
+    return cassette, catalog, url
+
+
+def test_the_recording_holds_the_429_and_no_catalog(recorded: tuple[Path, Path, str]) -> None:
+    cassette, catalog, _ = recorded
+    statuses = [i["response"]["status"]["code"] for i in yaml.safe_load(cassette.read_text())[
+        "interactions"
+    ]]  # fmt: skip
+    assert statuses == [429, 200]
+    assert KEY not in cassette.read_text() and KEY not in catalog.read_text()
+    assert "openai/gpt-4o-mini" in catalog.read_text()
+
+
+def test_a_recorded_429_replays_through_the_retry_policy_without_waiting(
+    recorded: tuple[Path, Path, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    cassette, catalog, url = recorded
+    started = time.monotonic()
+    with (
+        caplog.at_level(logging.DEBUG, logger="langchain_openrouter_fenic"),
+        use_cassette(cassette, catalog=catalog) as session,
+    ):
+        assert session.replaying
+        assert _llm(url).invoke("Say hi").content == "You said: Say hi"
+    elapsed = time.monotonic() - started
+    # the retry policy read the recorded Retry-After and the limiter paused for it...
+    assert any("answered 429; retry 1 of 2 in 30." in r.getMessage() for r in caplog.records)
+    assert any("throttling" in r.getMessage() for r in caplog.records)
+    # ...yet nothing waited: 30 s of server wait against a bound of 15 s on a loaded machine
+    assert elapsed < PAUSE / 2
+    assert not waits.are_skipped()  # only while the cassette was in use
+
+
+def test_a_changed_request_raises_on_exit_with_the_rerecord_hint(
+    recorded: tuple[Path, Path, str],
+) -> None:
+    cassette, catalog, url = recorded
+    with (
+        pytest.raises(CassetteMismatchError) as info,
+        use_cassette(cassette, catalog=catalog),
+        contextlib.suppress(Exception),  # the code under test swallows the failure...
+    ):
+        _llm(url).invoke("Say something else")
+    message = str(info.value)  # ...the replay still fails, saying why
+    assert f"{cassette} sent requests that its cassette does not hold" in message
+    assert "body differs at $.messages[0].content: sent 'Say something else'" in message
+    assert "record_mode='rewrite'" in message

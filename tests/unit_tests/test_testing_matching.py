@@ -1,0 +1,54 @@
+"""``testing.matching``: bodies match as canonical JSON; any value change is found and named."""
+
+from __future__ import annotations
+
+import pytest
+from vcr.request import Request
+
+from langchain_openrouter_fenic.testing import canonical_body, first_difference, json_body
+
+
+def _request(body: str | bytes | None) -> Request:
+    return Request("POST", "http://h/api/v1/chat/completions", body, {})
+
+
+def test_key_order_and_whitespace_never_matter() -> None:
+    sent = _request(b'{"model": "m", "messages": [{"role": "user", "content": "hi"}]}')
+    recorded = _request('{"messages":[{"content":"hi","role":"user"}],\n  "model":"m"}')
+    json_body(sent, recorded)  # no AssertionError
+
+
+@pytest.mark.parametrize(
+    ("sent", "recorded", "where"),
+    [
+        ('{"messages":[{"content":"hi"}]}', '{"messages":[{"content":"ho"}]}',
+         "$.messages[0].content: sent 'hi', recorded 'ho'"),
+        ('{"a":1}', '{"a":1.0}', "$.a: sent 1, recorded 1.0"),
+        ('{"a":true}', '{"a":1}', "$.a: sent true, recorded 1"),
+        ('{"a":[1,2]}', '{"a":[1]}', "$.a: sent 2 items, recorded 1"),
+        ('{"a":1,"b":2}', '{"a":1}', "$.b: sent 2, not in the recorded request"),
+        ('{"a":1}', '{"a":1,"tools":[]}', "$.tools: recorded [], not sent"),
+    ],
+)  # fmt: skip
+def test_a_change_is_named_by_its_path(sent: str, recorded: str, where: str) -> None:
+    with pytest.raises(AssertionError, match="request bodies differ at") as info:
+        json_body(_request(sent), _request(recorded))
+    assert where in str(info.value)
+
+
+def test_uuids_are_compared_as_placeholders() -> None:
+    one = '{"id":"call_0b9f4b1e-3c1a-4a4e-9d1c-2f8e1a7b6c5d"}'
+    other = '{"id":"call_9d8c7b6a-5f4e-4d3c-8b2a-1a0f9e8d7c6b"}'
+    json_body(_request(one), _request(other))
+
+
+def test_bodies_that_are_not_json_compare_as_text() -> None:
+    json_body(_request(b"a=1&b=2"), _request("a=1&b=2"))
+    with pytest.raises(AssertionError):
+        json_body(_request("a=1"), _request("a=2"))
+    assert canonical_body(None) is None and canonical_body(b"  ") is None
+
+
+def test_long_values_are_shortened_in_messages() -> None:
+    found = first_difference({"c": "x" * 500}, {"c": "y"})
+    assert found is not None and len(found) < 200 and found.endswith("recorded 'y'")
