@@ -112,7 +112,8 @@ class _Policy:
         self.server_wait = None
         if not isinstance(err, OpenRouterError):
             return
-        signal = parse_rate_limit_signal(err.headers, err.body, now=self.wall_clock())
+        now = waits.answer_time(err.headers, self.wall_clock())  # a replay: when recorded
+        signal = parse_rate_limit_signal(err.headers, err.body, now=now)
         wait = signal.wait_seconds()
         self.server_wait = wait if wait is not None else err.retry_after
         if isinstance(err, RateLimitError):

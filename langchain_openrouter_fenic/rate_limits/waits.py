@@ -7,15 +7,27 @@ time during a replay is not the service's time. While :func:`skipped` is active,
 attempts (the wait it computed is still logged). Process-wide rather than per context, because an
 agent's tools and LangChain's executors run calls in other threads. Nestable; normal use never
 turns it on.
+
+A replay also happens later than its recording: a recorded ``X-RateLimit-Reset`` (an epoch) is
+in the past by then. :func:`answer_time` gives the instant to read a rate-limit answer against --
+now, or while replaying the answer's own ``Date`` -- so that a replayed 429 means what it meant
+when it was recorded (a wait too long to honour still raises).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
+from email.utils import parsedate_to_datetime
 
-__all__ = ["are_skipped", "asleep_unless_skipped", "skipped", "sleep_unless_skipped"]
+__all__ = [
+    "answer_time",
+    "are_skipped",
+    "asleep_unless_skipped",
+    "skipped",
+    "sleep_unless_skipped",
+]
 
 _lock = threading.Lock()
 _depth = 0
@@ -59,3 +71,14 @@ def asleep_unless_skipped(
             await sleep(seconds)
 
     return maybe_sleep
+
+
+def answer_time(headers: Mapping[str, str] | None, now: float) -> float:
+    """``now``, or while waits are skipped (a replay) the ``Date`` the answer was sent at."""
+    if not are_skipped() or not headers:
+        return now
+    sent = next((v for k, v in headers.items() if k.lower() == "date"), None)
+    try:
+        return parsedate_to_datetime(sent).timestamp() if sent else now
+    except (TypeError, ValueError):
+        return now

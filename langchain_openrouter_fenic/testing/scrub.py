@@ -16,8 +16,10 @@
   re-recorded cassette differs only where the traffic did.
 
 ``Content-Type``, ``X-RateLimit-*``, ``Retry-After`` and every other header are kept: the parser
-and the rate limiter are tested against them. Scrubbing is idempotent (vcrpy applies it again to
-what it loads) and keeps a body's bytes as they were unless something had to be replaced.
+and the rate limiter are tested against them. ``Date`` is kept on a 429 and on any answer with
+rate-limit headers: a replay reads their reset epochs against it (``rate_limits.waits``).
+Scrubbing is idempotent (vcrpy applies it again to what it loads) and keeps a body's bytes as
+they were unless something had to be replaced.
 """
 
 from __future__ import annotations
@@ -169,11 +171,11 @@ class Scrubber:
     def response(self, response: dict[str, Any]) -> dict[str, Any]:
         """vcrpy ``before_record_response``: scrubs headers and body (in place)."""
         headers = response.get("headers") or {}
+        timed = _carries_rate_limits(response)
         for name in list(headers):
             lowered = name.lower()
-            if lowered in SECRET_HEADERS or (
-                not self.keep_noise and lowered in NOISY_RESPONSE_HEADERS
-            ):
+            noise = lowered in NOISY_RESPONSE_HEADERS and not (timed and lowered == "date")
+            if lowered in SECRET_HEADERS or (not self.keep_noise and noise):
                 del headers[name]
                 continue
             values = headers[name]
@@ -185,6 +187,14 @@ class Scrubber:
         if isinstance(body, dict) and "string" in body:
             body["string"] = self.body(body["string"])
         return response
+
+
+def _carries_rate_limits(response: Mapping[str, Any]) -> bool:
+    """A 429 or an answer with rate-limit headers: its ``Date`` dates its reset epochs."""
+    status = response.get("status")
+    code = status.get("code") if isinstance(status, Mapping) else None
+    names = {str(n).lower() for n in response.get("headers") or {}}
+    return code == 429 or "retry-after" in names or any(n.startswith("x-ratelimit-") for n in names)
 
 
 def _noisy_request(name: str) -> bool:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from langchain_openrouter_fenic import ChatOpenRouter
+from langchain_openrouter_fenic import ChatOpenRouter, errors
 from langchain_openrouter_fenic.rate_limits import waits
 from langchain_openrouter_fenic.testing import CassetteMismatchError, use_cassette
 from tests.support.emulator import Reply, running_emulator
@@ -89,3 +89,43 @@ def test_a_changed_request_raises_on_exit_with_the_rerecord_hint(
     assert f"{cassette} sent requests that its cassette does not hold" in message
     assert "body differs at $.messages[0].content: sent 'Say something else'" in message
     assert "record_mode='rewrite'" in message
+
+
+def _shift_hour_back(text: str, reset_ms: int) -> str:
+    """The cassette as if recorded an hour earlier: its Date and reset epochs move back."""
+    from email.utils import format_datetime, parsedate_to_datetime
+
+    doc = yaml.safe_load(text)
+    (interaction,) = doc["interactions"]
+    headers = interaction["response"]["headers"]
+    sent = parsedate_to_datetime(headers["date"][0]).timestamp()
+    from datetime import datetime, timezone
+
+    earlier = datetime.fromtimestamp(sent - 3600, tz=timezone.utc)
+    headers["date"] = [format_datetime(earlier, usegmt=True)]
+    shifted = yaml.safe_dump(doc)
+    return shifted.replace(str(reset_ms), str(reset_ms - 3_600_000))
+
+
+def test_a_replay_reads_a_recorded_reset_against_the_recording_time(tmp_path: Path) -> None:
+    """A daily-quota 429 (reset 5 min ahead, no Retry-After) raised at once when recorded; an
+    hour later its reset epoch is in the past, yet the replay still raises, without a retry."""
+    cassette, catalog = tmp_path / "quota.yaml", tmp_path / "openrouter-catalog.json"
+    with running_emulator(api_key=KEY) as emu:
+        reset_ms = int((time.time() + 300) * 1000)
+        emu.enqueue(Reply.rate_limited(reset_ms=reset_ms))
+        with (
+            use_cassette(cassette, catalog=catalog, record_mode="rewrite"),
+            pytest.raises(errors.RateLimitError, match="max_rate_limit_wait"),
+        ):
+            _llm(emu.url).invoke("Say hi")
+        url = emu.url
+    cassette.write_text(_shift_hour_back(cassette.read_text(), reset_ms))
+
+    with (
+        use_cassette(cassette, catalog=catalog),
+        pytest.raises(errors.RateLimitError, match="max_rate_limit_wait") as replayed,
+    ):
+        _llm(url).invoke("Say hi")
+    wait = replayed.value.retry_after
+    assert wait is not None and 290 < wait <= 301  # Date is in whole seconds

@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from email.utils import formatdate
 from typing import Any
 
 from tests.support.emulator_chat import (
@@ -275,7 +276,9 @@ class Reply:
             )
         if retry_after is not None and in_body:
             metadata["retry_after_seconds"] = retry_after
-        wire = json_wire(429, error_document(429, message, metadata), hints if in_headers else None)
+        # like every real answer, it carries its Date: reset epochs are relative to it
+        headers = {**hints, "Date": formatdate(usegmt=True)} if in_headers else None
+        wire = json_wire(429, error_document(429, message, metadata), headers)
         return cls(lambda _ctx: wire, "rate limited 429")
 
     @classmethod

@@ -141,3 +141,13 @@ def test_a_wait_too_long_to_honour_still_raises_while_skipped() -> None:
 
     with waits.skipped(), pytest.raises(errors.RateLimitError, match="max_rate_limit_wait"):
         retry.call_with_retries(attempt, max_retries=2, rate_limiter=None, max_rate_limit_wait=5.0)
+
+
+def test_a_replay_reads_an_answer_against_its_own_date() -> None:
+    headers = {"Date": "Mon, 30 Nov 2026 10:00:00 GMT", "x-ratelimit-reset": "1796033100000"}
+    now = 1_796_043_600.0  # three hours later
+    assert waits.answer_time(headers, now) == now  # live: the real now
+    with waits.skipped():
+        assert waits.answer_time(headers, now) == 1_796_032_800.0
+        assert waits.answer_time({"date": "not a date"}, now) == now
+        assert waits.answer_time(None, now) == now

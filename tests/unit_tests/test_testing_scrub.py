@@ -82,6 +82,7 @@ def test_response_headers_keep_rate_limits_drop_cookies_and_noise() -> None:
     assert response["headers"] == {
         "content-type": ["application/json"],
         "x-ratelimit-remaining": ["0"],
+        "date": ["Mon, 01 Dec 2026 10:00:00 GMT"],  # it dates the rate limit
     }
 
 
@@ -127,3 +128,13 @@ def test_scrubbing_is_idempotent() -> None:
 def test_bodies_that_are_not_text_pass_unchanged(body: bytes | None) -> None:
     request = Scrubber(environ={}).request(_request(body=body))
     assert request.body == body
+
+
+def test_date_is_kept_only_where_it_dates_a_rate_limit() -> None:
+    scrubber = Scrubber(environ={})
+    limited = scrubber.response(_response("{}"))  # a 429 with X-RateLimit-*
+    assert limited["headers"]["date"] == ["Mon, 01 Dec 2026 10:00:00 GMT"]
+    plain = _response("{}")
+    plain["status"] = {"code": 200, "message": "OK"}
+    del plain["headers"]["x-ratelimit-remaining"]
+    assert "date" not in scrubber.response(plain)["headers"]
