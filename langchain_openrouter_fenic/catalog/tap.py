@@ -10,10 +10,11 @@ are shared by every thread and event loop of the process.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
+
+from .._process_local import ForkSafeLock
 
 __all__ = ["CatalogTap", "installed", "tapped"]
 
@@ -34,7 +35,8 @@ class CatalogTap(Protocol):
         ...
 
 
-_lock = threading.Lock()
+# a forked child (a worker started by a test) keeps the tap, so it replays too; the lock is new
+_lock = ForkSafeLock()
 _tap: CatalogTap | None = None
 
 

@@ -16,10 +16,11 @@ when it was recorded (a wait too long to honour still raises).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from email.utils import parsedate_to_datetime
+
+from .._process_local import ForkSafeLock
 
 __all__ = [
     "answer_time",
@@ -29,7 +30,8 @@ __all__ = [
     "sleep_unless_skipped",
 ]
 
-_lock = threading.Lock()
+# a forked child (a worker started by a replayed test) keeps skipping; its lock starts free
+_lock = ForkSafeLock()
 _depth = 0
 
 

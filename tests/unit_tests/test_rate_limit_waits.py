@@ -4,6 +4,7 @@ but every decision is still made (a 429 is still recorded, retried, logged, rais
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 import pytest
@@ -151,3 +152,37 @@ def test_a_replay_reads_an_answer_against_its_own_date() -> None:
         assert waits.answer_time(headers, now) == 1_796_032_800.0
         assert waits.answer_time({"date": "not a date"}, now) == now
         assert waits.answer_time(None, now) == now
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_a_forked_child_keeps_replaying_with_fresh_locks() -> None:
+    """A worker forked by a replayed test replays too: the switch and the catalog tap are
+    inherited, and their locks are new in the child (a lock held at the fork would hang it)."""
+    from langchain_openrouter_fenic.catalog import tap
+
+    class Tap:
+        def get(self, base_url: str, path: str, fetch: object) -> object: ...
+        async def aget(self, base_url: str, path: str, fetch: object) -> object: ...
+        def found(self, model_id: str) -> None: ...
+
+    with waits.skipped(), tap.tapped(Tap()):  # type: ignore[arg-type]
+        waits._lock.acquire()  # held by this thread at the fork
+        try:
+            pid = os.fork()
+            if pid == 0:  # the child: exit 0 only if it replays and its lock is usable
+                ok = waits.are_skipped() and tap.installed() is not None
+                with waits.skipped():
+                    pass
+                os._exit(0 if ok else 1)
+        finally:
+            waits._lock.release()
+        for _ in range(200):  # a child hung on an inherited lock would never exit: 10 s
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            threading.Event().wait(0.05)
+        else:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            raise AssertionError("the forked child hung on a lock held at the fork")
+    assert os.waitstatus_to_exitcode(status) == 0
