@@ -47,6 +47,7 @@ from .usage import OpenRouterUsage, UsageTotals, openrouter_usage
 if TYPE_CHECKING:
     from .account import Credits, GenerationStats
     from .catalog import EndpointInfo, ModelCatalog, ModelInfo
+    from .progress import OpenRouterProgress
     from .rate_limits import AdaptiveRateLimiter
 
 # loaded on first access: the catalog and the limiter (and tenacity behind it) are not needed
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "Credits": ".account",
     "GenerationStats": ".account",
+    "OpenRouterProgress": ".progress",
     "EndpointInfo": ".catalog",
     "ModelCatalog": ".catalog",
     "ModelInfo": ".catalog",
@@ -83,6 +85,7 @@ __all__ = [
     "NoEndpointsError",
     "NotFoundError",
     "OpenRouterError",
+    "OpenRouterProgress",
     "OpenRouterUsage",
     "PayloadTooLargeError",
     "PermissionDeniedError",
