@@ -51,3 +51,15 @@ def test_unknown_attribute_is_an_attribute_error() -> None:
         assert "NoSuchThing" in str(exc)
     else:
         raise AssertionError("expected AttributeError")
+
+
+def test_spec_section_9_methods_and_attributes() -> None:
+    for method in ("credits", "acredits", "get_generation", "aget_generation"):
+        assert callable(getattr(pkg.ChatOpenRouter, method)), method
+    usage = pkg.openrouter_usage()
+    for name in ("requests", "input_tokens", "output_tokens", "cost", "cost_estimated"):
+        assert getattr(usage, name) in (0, 0.0, False), name
+    assert usage.by_model == {} and usage.by_provider == {}
+    assert issubclass(pkg.BudgetExceededError, pkg.OpenRouterError)
+    fields = pkg.Credits.__dataclass_fields__
+    assert {"limit", "usage", "remaining", "is_free_tier"} <= set(fields)
