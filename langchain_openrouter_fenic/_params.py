@@ -1,38 +1,53 @@
-"""Checks of constructor arguments that pydantic's field types cannot express."""
+"""The constructor's side of the one settings path (``settings``): arguments that are not fields,
+and ``model_kwargs``."""
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["check_model_kwargs", "collect_model_kwargs"]
+__all__ = ["collect_model_kwargs"]
 
 
 def collect_model_kwargs(cls: Any, values: dict[str, Any]) -> dict[str, Any]:
-    """Move constructor arguments that are not fields into ``model_kwargs``, with a warning.
+    """Sort the constructor's arguments before pydantic validates them.
 
-    They are sent in the request body as is, so nothing the caller gave is dropped; the warning
-    names them so that a typo (``temprature=``) is seen.
+    - An argument that is not a field is moved into ``model_kwargs``, with a warning: it is
+      sent in the request body as is, so nothing the caller gave is dropped, and the warning
+      names it so that a typo is seen (a near miss of a setting, ``temprature=``, is an error).
+    - A typed setting inside ``model_kwargs`` (``{"temperature": 0.2, "provider": {...}}``) is
+      checked like a per-call argument and moved onto its field: one meaning, one check.
+    - ``model_kwargs`` may not shadow another field, and its other values must be JSON.
     """
-    known = _accepted_names(cls.model_fields)
+    from .settings import SETTING_NAMES, WIRE_NAMES, read_model_kwargs
+
+    fields = cls.model_fields
+    known = _accepted_names(fields)
     extra = {k: v for k, v in values.items() if k not in known}
-    if not extra:
-        return values
     values = {k: v for k, v in values.items() if k in known}
     model_kwargs = dict(values.get("model_kwargs") or {})
     for name, value in extra.items():
         if name in model_kwargs:
             raise ValueError(f"{name!r} was given both as an argument and in model_kwargs.")
-        warnings.warn(
-            f"ChatOpenRouter has no field {name!r}; it is sent in the request body as "
-            f"model_kwargs[{name!r}]. Pass it in model_kwargs to silence this warning.",
-            UserWarning,
-            stacklevel=5,
-        )
         model_kwargs[name] = value
-    values["model_kwargs"] = model_kwargs
+    for name in model_kwargs:
+        if name in fields and name not in SETTING_NAMES and name not in WIRE_NAMES:
+            raise ValueError(
+                f"model_kwargs[{name!r}]: {name!r} is a ChatOpenRouter field; pass it as "
+                f"ChatOpenRouter({name}=...)."
+            )
+    settings, body = read_model_kwargs(model_kwargs, given=values)
+    for name in extra:
+        if name in body:
+            warnings.warn(
+                f"ChatOpenRouter has no field {name!r}; it is sent in the request body as "
+                f"model_kwargs[{name!r}]. Pass it in model_kwargs to silence this warning.",
+                UserWarning,
+                stacklevel=5,
+            )
+    values.update(settings)
+    values["model_kwargs"] = body
     return values
 
 
@@ -48,22 +63,3 @@ def _accepted_names(fields: Mapping[str, Any]) -> set[str]:
         elif isinstance(field.validation_alias, str):
             names.add(field.validation_alias)
     return names
-
-
-def check_model_kwargs(model_kwargs: Mapping[str, Any], fields: Mapping[str, Any]) -> None:
-    """``model_kwargs`` must not shadow a field and must be JSON-serialisable."""
-    for name, value in model_kwargs.items():
-        if name in fields:
-            raise ValueError(
-                f"model_kwargs[{name!r}]: {name!r} is a ChatOpenRouter field; pass it as "
-                f"ChatOpenRouter({name}=...) so that it is validated."
-            )
-        if name in ("model", "messages", "stream"):
-            raise ValueError(f"model_kwargs[{name!r}] is set by ChatOpenRouter itself; remove it.")
-        try:
-            json.dumps(value)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                f"model_kwargs[{name!r}] has a value of type {type(value).__name__}, which cannot "
-                f"be sent as JSON ({exc}); use str, int, float, bool, None, lists and dicts."
-            ) from None

@@ -27,7 +27,6 @@ __all__ = [
     "check_cache_control",
     "response_cache_headers",
     "response_cache_metadata",
-    "split_call_settings",
     "warn_if_not_automatic",
 ]
 
@@ -117,7 +116,9 @@ _AUTOMATIC_CACHING_AUTHORS = ("anthropic/", "~anthropic/")
 
 
 class CacheFields(BaseModel):
-    """The caching settings of ``ChatOpenRouter`` (also accepted per call, checked the same)."""
+    """The caching settings of ``ChatOpenRouter``, part of ``settings.SettingFields``: accepted
+    in ``model_kwargs``, by ``bind`` and per call too, checked the same (``settings`` maps
+    ``response_cache*`` to headers and combines a call's values with the model's)."""
 
     model_config = ConfigDict(defer_build=True)
 
@@ -139,13 +140,6 @@ class CacheFields(BaseModel):
         return None if value is None else check_cache_control(value, "cache_control")
 
 
-class _CallCache(CacheFields):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
-
-    response_cache_clear: bool | None = None
-    """Drop the stored answer first, fetch a fresh one and store it."""
-
-
 def warn_if_not_automatic(model: str, cache_control: Any) -> None:
     if cache_control is not None and not model.startswith(_AUTOMATIC_CACHING_AUTHORS):
         warnings.warn(
@@ -155,24 +149,3 @@ def warn_if_not_automatic(model: str, cache_control: Any) -> None:
             UserWarning,
             stacklevel=3,
         )
-
-
-def split_call_settings(
-    kwargs: Mapping[str, Any], model: CacheFields, model_id: str
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """A call's keyword arguments without the header settings, and the headers to send.
-
-    The call's values are checked like the constructor's; a call's ``response_cache`` /
-    ``response_cache_ttl`` replace the model's, ``cache_control=None`` removes the model's.
-    """
-    given = {k: kwargs[k] for k in (*HEADER_SETTINGS, "cache_control") if k in kwargs}
-    rest = {k: v for k, v in kwargs.items() if k not in HEADER_SETTINGS}
-    if not given:
-        return rest, response_cache_headers(model.response_cache, model.response_cache_ttl)
-    call = _CallCache.model_validate(given)
-    if "cache_control" in given:
-        warn_if_not_automatic(model_id, call.cache_control)
-        rest["cache_control"] = call.cache_control
-    enabled = call.response_cache if "response_cache" in given else model.response_cache
-    ttl = call.response_cache_ttl if "response_cache_ttl" in given else model.response_cache_ttl
-    return rest, response_cache_headers(enabled, ttl, call.response_cache_clear)

@@ -25,6 +25,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     SecretStr,
+    field_validator,
     model_validator,
 )
 from typing_extensions import Self
@@ -32,14 +33,8 @@ from typing_extensions import Self
 from . import _cost
 from . import usage as _usage
 from ._process_local import at_fork_in_child
-from .caching import CacheFields
-from .routing import (
-    SAMPLING_PARAMETERS,
-    Profile,
-    ProviderPreferences,
-    ReasoningEffort,
-    StructuredOutputStrategy,
-)
+from .routing import SAMPLING_PARAMETERS, Profile, StructuredOutputStrategy
+from .settings import SETTING_NAMES, SettingFields
 from .wire import messages as _messages
 from .wire import tools as _tools
 from .wire.transport import (
@@ -53,6 +48,7 @@ from .wire.transport import (
 if TYPE_CHECKING:
     from .account import Credits, GenerationStats
     from .catalog import ModelCatalog, ModelInfo
+    from .settings import CallSettings, RequestSettings
     from .wire.calls import CallOptions as _CallOptions
 
 __all__ = ["ChatOpenRouter"]
@@ -60,7 +56,7 @@ __all__ = ["ChatOpenRouter"]
 logger = logging.getLogger(__name__)
 
 
-class ChatOpenRouter(BaseChatModel, CacheFields):
+class ChatOpenRouter(BaseChatModel, SettingFields):
     """OpenRouter chat model: one API key, hundreds of models, typed routing.
 
     Example:
@@ -74,6 +70,10 @@ class ChatOpenRouter(BaseChatModel, CacheFields):
             )
             llm.invoke("Hello").response_metadata["provider"]
 
+    Every request setting (sampling, routing, ``user`` / ``session_id`` / ``trace`` /
+    ``request_metadata`` / ``verbosity``) is declared once in ``settings.SettingFields`` and
+    checked the same way whether it is given here, in ``model_kwargs``, in a profile, to
+    ``bind`` or per call; see ``docs/routing.md`` for how a call combines with the profile.
     See ``docs/`` for routing profiles, structured output and rate limiting.
     """
 
@@ -101,40 +101,18 @@ class ChatOpenRouter(BaseChatModel, CacheFields):
     max_rate_limit_wait: float = Field(default=60.0, ge=0)
     """A 429 whose reset is further away than this (seconds) is raised at once."""
 
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    max_tokens: int | None = Field(default=None, gt=0)
-    top_p: float | None = Field(default=None, ge=0, le=1)
-    top_k: int | None = Field(default=None, ge=0)
-    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
-    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
-    repetition_penalty: float | None = Field(default=None, gt=0, le=2)
-    min_p: float | None = Field(default=None, ge=0, le=1)
-    top_a: float | None = Field(default=None, ge=0, le=1)
-    seed: int | None = None
-    stop: list[str] | str | None = Field(
-        default=None, validation_alias=AliasChoices("stop", "stop_sequences")
-    )
-    logit_bias: dict[str, float] | None = None
-    logprobs: bool | None = None
-    top_logprobs: int | None = Field(default=None, ge=0, le=20)
-
     streaming: bool = False
     """``invoke`` streams under the hood (callbacks get tokens)."""
     stream_usage: bool = True
     """Attach ``usage_metadata`` to the last chunk of a stream."""
 
-    models: list[str] | None = None
-    """Fallback model ids, tried in order by OpenRouter (the default profile)."""
-    reasoning_effort: ReasoningEffort | None = None
-    reasoning_max_tokens: int | None = Field(default=None, gt=0)
-    provider: ProviderPreferences | None = None
-    """Provider routing of the default profile (a ``ProviderPreferences`` or a dict)."""
     structured_output_strategy: StructuredOutputStrategy | None = None
     profiles: dict[str, Profile] | None = None
     """Named routing profiles; choose one with ``default_profile`` or ``with_profile(name)``."""
     default_profile: str | None = None
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """Anything else, sent in the request body as is (e.g. ``plugins``, ``user``)."""
+    """Anything else, sent in the request body as is (e.g. ``plugins``). A typed setting given
+    here (``{"provider": {...}}``) is checked and set on its field, as if given by name."""
 
     # the schema is built on first construction, not at import (import time is a target)
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True, defer_build=True)
@@ -155,22 +133,22 @@ class ChatOpenRouter(BaseChatModel, CacheFields):
             return collect_model_kwargs(cls, values)
         return values
 
+    @field_validator("model", mode="after")
+    @classmethod
+    def _model_id(cls, value: str) -> str:
+        from .settings import check_model_id
+
+        return check_model_id(value)
+
     @model_validator(mode="after")
     def _setup(self) -> Self:
-        from ._params import check_model_kwargs
-
         if self.api_key is None or not self.api_key.get_secret_value().strip():
             raise ValueError(
                 "api_key: no OpenRouter API key. Set the OPENROUTER_API_KEY environment variable "
                 "or pass ChatOpenRouter(api_key=...); keys are at https://openrouter.ai/settings/keys."
             )
-        check_model_kwargs(self.model_kwargs, type(self).model_fields)
-        if self.reasoning_effort is not None and self.reasoning_max_tokens is not None:
-            raise ValueError(
-                "reasoning_effort and reasoning_max_tokens are mutually exclusive: set one of them."
-            )
         self._flat_profile = Profile(
-            models=tuple(self.models) if self.models is not None else None,
+            models=self.models,
             reasoning_effort=self.reasoning_effort,
             reasoning_max_tokens=self.reasoning_max_tokens,
             provider=self.provider,
@@ -337,35 +315,88 @@ class ChatOpenRouter(BaseChatModel, CacheFields):
             if getattr(self, name) is not None
         }
 
-    def _request(
+    def _own_settings(self) -> RequestSettings:
+        """This model's layer of settings: its setting fields and the active profile's routing."""
+        from .settings import model_settings
+
+        return model_settings({n: getattr(self, n) for n in SETTING_NAMES}, self.active_profile)
+
+    def _prepare(
+        self, messages: Sequence[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+    ) -> _Prepared:
+        """Everything about a call that needs no network, checked: its arguments, combined
+        with this model's settings (``settings.combine``), and the messages."""
+        from .settings import combine, read_call
+
+        call = read_call(kwargs, stop)
+        if call.settings.cache_control is not None:
+            from .caching import warn_if_not_automatic
+
+            warn_if_not_automatic(call.model or self.model, call.settings.cache_control)
+        wire_messages = _messages.to_openrouter_messages(messages)
+        return _Prepared(call, wire_messages, combine(self._own_settings(), call.settings))
+
+    def _check_call(self, prepared: _Prepared, info: ModelInfo | None) -> None:
+        """Catalog checks of what the call changed: its routing, or a per-call model."""
+        from .routing import validate_profile
+
+        if info is not None and prepared.changes_routing:
+            validate_profile(prepared.profile, info, self.catalog)
+
+    async def _acheck_call(self, prepared: _Prepared, info: ModelInfo | None) -> None:
+        from .routing import check_fallback_model, validate_profile
+
+        if info is not None and prepared.changes_routing:
+            validate_profile(prepared.profile, info)
+            for index, model_id in enumerate(prepared.profile.models or ()):
+                await check_fallback_model(index, model_id, self.catalog.aget)
+
+    def _request_body(
+        self, prepared: _Prepared, info: ModelInfo | None, stream: bool
+    ) -> dict[str, Any]:
+        from .wire.request import build_body
+
+        call = prepared.call
+        return build_body(
+            model=call.model or self.model,
+            messages=prepared.messages,
+            settings=prepared.settings,
+            info=info,
+            model_kwargs=self.model_kwargs,
+            call_body=call.body,
+            require_parameters=call.require_parameters,
+            stream=stream,
+        )
+
+    def _planned_body(
         self,
         messages: Sequence[BaseMessage],
         stop: list[str] | None,
-        stream: bool,
-        info: ModelInfo | None,
         kwargs: dict[str, Any],
-    ) -> tuple[dict[str, Any], _CallOptions]:
-        """The request body and how to send it (retries, limiter, headers)."""
-        from .caching import split_call_settings
-        from .wire.request import build_body
+        stream: bool,
+    ) -> tuple[dict[str, Any], _CallOptions, ModelInfo | None]:
+        """The request body, how to send it (retries, limiter, headers), the model's record."""
+        prepared = self._prepare(messages, stop, kwargs)
+        info = self._info_or_none(prepared.call.model)
+        self._check_call(prepared, info)
+        return self._request_body(prepared, info, stream), self._options(prepared), info
 
-        call_kwargs, headers = split_call_settings(kwargs, self, kwargs.get("model") or self.model)
-        own = dict(self.model_kwargs)
-        if self.cache_control is not None:
-            own["cache_control"] = self.cache_control
-        body = build_body(
-            model=self.model,
-            messages=_messages.to_openrouter_messages(messages),
-            sampling={**self._sampling_params(), **_stop_param(stop or _as_list(self.stop))},
-            profile=self.active_profile,
-            info=info,
-            model_kwargs=own,
-            call_kwargs=call_kwargs,
-            stream=stream,
-        )
-        if body.get("cache_control") is None:
-            body.pop("cache_control", None)  # cache_control=None in a call: none for this one
-        return body, self._call_options(headers)
+    async def _aplanned_body(
+        self,
+        messages: Sequence[BaseMessage],
+        stop: list[str] | None,
+        kwargs: dict[str, Any],
+        stream: bool,
+    ) -> tuple[dict[str, Any], _CallOptions, ModelInfo | None]:
+        prepared = self._prepare(messages, stop, kwargs)
+        info = await self._ainfo_or_none(prepared.call.model)
+        await self._acheck_call(prepared, info)
+        return self._request_body(prepared, info, stream), self._options(prepared), info
+
+    def _options(self, prepared: _Prepared) -> _CallOptions:
+        from .settings import settings_headers
+
+        return self._call_options(settings_headers(prepared.settings))
 
     def _info_or_none(self, model: str | None) -> ModelInfo | None:
         """Catalog record of the model this call uses (a per-call ``model=`` override too)."""
@@ -412,8 +443,7 @@ class ChatOpenRouter(BaseChatModel, CacheFields):
         from .wire import calls as _calls  # the SDK and tenacity load with the first request
 
         with _usage.meter(kwargs.get("model") or self.model) as meter:
-            info = self._info_or_none(kwargs.get("model"))
-            body, options = self._request(messages, stop, False, info, kwargs)
+            body, options, info = self._planned_body(messages, stop, kwargs, stream=False)
             result = _calls.complete(self._transport, body, options)
             result = _cost.with_estimated_cost(result, info)
             meter.record_result(result)
@@ -433,8 +463,7 @@ class ChatOpenRouter(BaseChatModel, CacheFields):
         from .wire import calls as _calls
 
         with _usage.meter(kwargs.get("model") or self.model) as meter:
-            info = await self._ainfo_or_none(kwargs.get("model"))
-            body, options = self._request(messages, stop, False, info, kwargs)
+            body, options, info = await self._aplanned_body(messages, stop, kwargs, stream=False)
             result = await _calls.acomplete(self._transport, body, options)
             result = _cost.with_estimated_cost(result, info)
             meter.record_result(result)
@@ -450,8 +479,7 @@ class ChatOpenRouter(BaseChatModel, CacheFields):
         from .wire import calls as _calls
 
         with _usage.meter(kwargs.get("model") or self.model) as meter:
-            info = self._info_or_none(kwargs.get("model"))
-            body, options = self._request(messages, stop, True, info, kwargs)
+            body, options, info = self._planned_body(messages, stop, kwargs, stream=True)
             for chunk in _calls.stream(self._transport, body, options):
                 if _is_closing(chunk):
                     closing = _cost.with_estimated_cost_chunk(chunk, info)
@@ -472,8 +500,7 @@ class ChatOpenRouter(BaseChatModel, CacheFields):
         from .wire import calls as _calls
 
         with _usage.meter(kwargs.get("model") or self.model) as meter:
-            info = await self._ainfo_or_none(kwargs.get("model"))
-            body, options = self._request(messages, stop, True, info, kwargs)
+            body, options, info = await self._aplanned_body(messages, stop, kwargs, stream=True)
             async for chunk in _calls.astream(self._transport, body, options):
                 if _is_closing(chunk):
                     closing = _cost.with_estimated_cost_chunk(chunk, info)
@@ -525,6 +552,15 @@ class ChatOpenRouter(BaseChatModel, CacheFields):
         )
 
     # -- tools and structured output --------------------------------------------------------------
+    if not TYPE_CHECKING:  # type checkers keep the inherited signature (its return type varies)
+
+        def bind(self, **kwargs: Any) -> Any:
+            """``bind``, with the arguments checked at once (the check every call makes)."""
+            from .settings import read_call
+
+            read_call(kwargs, bind=True)
+            return super().bind(**kwargs)
+
     def bind_tools(
         self,
         tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
@@ -532,20 +568,49 @@ class ChatOpenRouter(BaseChatModel, CacheFields):
         tool_choice: dict[str, Any] | str | bool | None = None,
         parallel_tool_calls: bool | None = None,
         strict: bool | None = None,
+        strict_capabilities: bool = True,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
-        """Bind tools (OpenAI function format on the wire).
+        """Bind tools (OpenAI function format on the wire; OpenRouter server tools as given).
 
         ``tool_choice``: ``"auto"``, ``"none"``, ``"required"`` (alias ``"any"``/``True``), or a
-        tool name to force that tool. ``strict`` asks providers to follow the JSON schemas exactly.
+        tool name to force that tool. ``strict`` asks providers to follow the JSON schemas
+        exactly. Every tool is checked before anything is sent (names, schemas, duplicates, a
+        ``tool_choice`` naming a bound tool). ``strict_capabilities`` (default True) also checks
+        the model's catalog entry: a model that lists no ``tools`` (or no ``tool_choice``, for a
+        forced choice) raises ``ToolsUnsupportedError`` here, as ``with_structured_output``
+        fails fast; False skips that check, for a catalog known to be wrong.
         """
         formatted = _tools.format_tools(tools, strict)
-        names = [t["function"]["name"] for t in formatted if t.get("type") == "function"]
+        names = _tools.check_tools(formatted, unique=False)  # duplicates: refused when sent
         if tool_choice is not None and tool_choice is not False:
             kwargs["tool_choice"] = _tools.tool_choice_param(tool_choice, names)
         if parallel_tool_calls is not None:
             kwargs["parallel_tool_calls"] = parallel_tool_calls
-        return super().bind(tools=formatted, **kwargs)
+        if strict_capabilities and formatted:
+            self._check_tool_support(kwargs.get("tool_choice"))
+        return self.bind(tools=formatted, **kwargs)
+
+    def _check_tool_support(self, tool_choice: Any) -> None:
+        from .errors import OpenRouterError, ToolsUnsupportedError
+
+        try:
+            info = self.model_info()
+        except OpenRouterError as exc:  # no catalog: the request itself is still possible
+            logger.warning("bind_tools: the catalog is unavailable (%s); not checked.", exc)
+            return
+        forced = tool_choice not in (None, "auto", "none")
+        needed = ["tools", "tool_choice"] if forced else ["tools"]
+        missing = [p for p in needed if p not in info.supported_parameters]
+        if missing and info.supported_parameters:
+            listed = ", ".join(sorted(info.supported_parameters))
+            raise ToolsUnsupportedError(
+                f"bind_tools: model {info.id!r} does not list {' and '.join(missing)} in its "
+                f"catalog entry (it lists: {listed}), so no provider would call the tools"
+                f"{' as forced by tool_choice' if missing == ['tool_choice'] else ''}. Choose a "
+                "model that lists them (`python -m langchain_openrouter_fenic models --supports "
+                "tools,tool_choice`), or pass strict_capabilities=False to send them anyway."
+            )
 
     def with_structured_output(
         self,
@@ -636,14 +701,36 @@ def _catalog_unavailable(exc: Exception) -> None:
     raise exc
 
 
+class _Prepared:
+    """One call, checked before any network: its arguments, the combined settings, the
+    messages in wire form."""
+
+    __slots__ = ("call", "messages", "settings")
+
+    def __init__(
+        self, call: CallSettings, messages: list[dict[str, Any]], settings: RequestSettings
+    ) -> None:
+        self.call, self.messages, self.settings = call, messages, settings
+
+    @property
+    def changes_routing(self) -> bool:
+        from .routing import RoutingFields
+
+        return self.call.model is not None or bool(
+            self.call.settings.model_fields_set & set(RoutingFields.model_fields)
+        )
+
+    @property
+    def profile(self) -> Profile:
+        from .settings import routing_profile
+
+        return routing_profile(self.settings)
+
+
 def _as_list(stop: list[str] | str | None) -> list[str] | None:
     if stop is None:
         return None
     return [stop] if isinstance(stop, str) else list(stop)
-
-
-def _stop_param(stop: list[str] | None) -> dict[str, Any]:
-    return {"stop": stop} if stop else {}
 
 
 def _is_closing(chunk: ChatGenerationChunk) -> bool:
@@ -651,12 +738,7 @@ def _is_closing(chunk: ChatGenerationChunk) -> bool:
     return isinstance(chunk.message, AIMessageChunk) and chunk.message.chunk_position == "last"
 
 
-# the sampling fields of the class (stop is merged with the call's stop separately); sorted so
-# that request bodies are built in a stable order
+# the sampling fields, for _identifying_params (tracing)
 _SAMPLING_FIELDS = tuple(
-    sorted(
-        name
-        for name in SAMPLING_PARAMETERS
-        if name in ChatOpenRouter.model_fields and name != "stop"
-    )
+    sorted(name for name in SAMPLING_PARAMETERS if name in SETTING_NAMES and name != "stop")
 )

@@ -52,6 +52,7 @@ __all__ = [
     "ModelNotFoundError",
     "ModerationError",
     "NoEndpointsError",
+    "NoEndpointsForParametersError",
     "NotFoundError",
     "OpenRouterError",
     "PayloadTooLargeError",
@@ -64,6 +65,7 @@ __all__ = [
     "ServerError",
     "ServiceUnavailableError",
     "StructuredOutputUnsupportedError",
+    "ToolsUnsupportedError",
     "UnprocessableEntityError",
 ]
 
@@ -198,6 +200,11 @@ class NoEndpointsError(NotFoundError):
     """404 "No endpoints found ...": no provider allowed by the routing can serve the request."""
 
 
+class NoEndpointsForParametersError(NoEndpointsError):
+    """404 "No endpoints found that can handle the requested parameters": with
+    ``provider.require_parameters``, no allowed endpoint lists every parameter sent."""
+
+
 class ModelNotFoundError(NotFoundError, ValueError):
     """The model id is not in OpenRouter's catalog; ``suggestions`` lists close ids."""
 
@@ -280,6 +287,11 @@ def _rebuild_budget(
     message: str, budget: float, spent: float, requests: int, state: dict[str, Any]
 ) -> BudgetExceededError:
     return BudgetExceededError(message, budget=budget, spent=spent, requests=requests, **state)
+
+
+class ToolsUnsupportedError(OpenRouterError, ValueError):
+    """``bind_tools`` on a model whose catalog entry lists no ``tools`` (or no ``tool_choice``
+    for a forced choice); raised before any request."""
 
 
 #: HTTP status -> the class for it; other statuses fall back by range (see ``_error_mapping``).

@@ -101,6 +101,8 @@ def error_class_for(
     metadata = metadata or {}
     lowered = message.lower()
     if lowered.startswith("no endpoints found"):  # 404 in practice, but the text decides
+        if "can handle the requested parameters" in lowered:
+            return errors.NoEndpointsForParametersError
         return errors.NoEndpointsError
     if status == 403 and metadata.get("reasons"):
         return errors.ModerationError
@@ -289,7 +291,7 @@ def _compose(
     advice = next((text for klass, text in _ADVICE.items() if issubclass(cls, klass)), "")
     if cls is errors.InsufficientCreditsError:
         advice = _credits_advice(message) or advice
-    if provider and cls is not errors.NoEndpointsError:
+    if provider and not issubclass(cls, errors.NoEndpointsError):
         parts.append(
             f"To route around this provider, pass "
             f"provider=ProviderPreferences(exclude=[{provider!r}])."

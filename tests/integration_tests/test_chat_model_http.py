@@ -239,10 +239,10 @@ def test_model_kwargs_and_call_kwargs_reach_the_body(emulator: OpenRouterEmulato
 
 
 def test_unknown_constructor_argument_is_kept_and_warned(emulator: OpenRouterEmulator) -> None:
-    with pytest.warns(UserWarning, match="verbosity"):
-        llm = make(emulator, verbosity="low")
+    with pytest.warns(UserWarning, match="transforms"):
+        llm = make(emulator, transforms=["middle-out"])
     llm.invoke("hi")
-    assert emulator.chat_requests()[-1].json["verbosity"] == "low"
+    assert emulator.chat_requests()[-1].json["transforms"] == ["middle-out"]
 
 
 @pytest.mark.parametrize(
@@ -254,7 +254,9 @@ def test_unknown_constructor_argument_is_kept_and_warned(emulator: OpenRouterEmu
         ({"max_retries": -1}, "max_retries"),
         ({"temperature": "hot"}, "temperature"),
         ({"model_kwargs": {"callback": object()}}, "model_kwargs['callback']"),
-        ({"model_kwargs": {"temperature": 0.5}}, "model_kwargs['temperature']"),
+        ({"model_kwargs": {"temperature": 5}}, "model_kwargs['temperature']=5"),
+        ({"model_kwargs": {"timeout": 5}}, "model_kwargs['timeout']"),
+        ({"model": "   "}, "model"),
         ({"reasoning_effort": "extreme"}, "reasoning_effort"),
         ({"default_profile": "nope"}, "default_profile"),
     ],

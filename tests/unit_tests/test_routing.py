@@ -13,6 +13,7 @@ import langchain_openrouter_fenic
 from langchain_openrouter_fenic.catalog import ModelCatalog, ModelInfo
 from langchain_openrouter_fenic.errors import ModelNotFoundError
 from langchain_openrouter_fenic.routing import (
+    MaxPrice,
     Profile,
     ProviderPreferences,
     filter_supported_params,
@@ -215,8 +216,9 @@ def test_reasoning_max_tokens_must_be_positive() -> None:
     [
         pytest.param(ProviderPreferences, "excludes", "Did you mean exclude?", id="excludes"),
         pytest.param(ProviderPreferences, "ignore", "Did you mean exclude?", id="wire-ignore"),
-        pytest.param(ProviderPreferences, "max_price",
-                     "Did you mean max_prompt_price / max_completion_price?", id="max_price"),
+        pytest.param(ProviderPreferences, "min_throughput",
+                     "Did you mean preferred_min_throughput?", id="min_throughput"),
+        pytest.param(MaxPrice, "completions", "Did you mean completion?", id="max_price-key"),
         pytest.param(Profile, "reasoning",
                      "Did you mean reasoning_effort or reasoning_max_tokens?", id="reasoning"),
         pytest.param(Profile, "fallbacks", "Its fields are: models,", id="no-guess"),
