@@ -4,6 +4,7 @@ prompt prefixes and whole answers as OpenRouter and its providers do), in all fo
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -193,3 +194,47 @@ def test_a_hit_is_billed_zero_whatever_the_body_says(emulator: OpenRouterEmulato
         msg = make(emulator, model="openai/gpt-4o-mini").invoke("capital?")
     assert msg.response_metadata["cost"] == 0.0 and usage.cost == 0.0
     assert msg.response_metadata["response_cache"] == {"status": "HIT", "source_id": "gen-1"}
+
+
+# -- the real recording quoted in docs/cost.md ------------------------------------------------
+REAL = Path(__file__).resolve().parents[2] / "cassettes" / "real"
+
+
+@pytest.mark.parametrize(
+    ("cassette", "stream", "cached", "cost"),
+    [
+        ("test_openrouter_stream_with_native_options-0.yaml", True, 679, 0.00333825),
+        ("test_openrouter_with_native_options-0.yaml", False, 682, None),
+    ],
+)
+def test_the_real_cache_recording_in_the_docs(
+    replay_cassette: Any, cassette: str, stream: bool, cached: int, cost: float | None
+) -> None:
+    """docs/cost.md quotes these numbers: grok-4 on xAI read 679 of 687 prompt tokens from its
+    cache; the recorded cost splits into $0.00053325 prompt + $0.002805 completion."""
+    with replay_cassette(REAL / cassette), openrouter_usage() as usage:
+        llm = ChatOpenRouter(
+            model="google/gemini-2.0-flash-exp:free", api_key="real-cache-recording", max_retries=0
+        )
+        msg = answer_now(llm, stream)
+    assert msg.usage_metadata is not None
+    assert msg.usage_metadata["input_tokens"] == 687
+    assert msg.usage_metadata["input_token_details"]["cache_read"] == cached
+    assert msg.response_metadata["provider"] == "xAI"
+    assert usage.cache_read_tokens == cached and usage.by_provider["xAI"].requests == 1
+    if cost is not None:
+        details = msg.response_metadata["cost_details"]
+        assert msg.response_metadata["cost"] == cost == usage.cost
+        assert details["upstream_inference_prompt_cost"] == 0.00053325
+        # grok-4's prices ($3 / $0.75 per million input / cached tokens) explain the prompt cost
+        assert (687 - cached) * 3e-6 + cached * 0.75e-6 == pytest.approx(0.00053325)
+        assert pytest.approx(0.002061) == 687 * 3e-6  # what the prompt would have cost uncached
+
+
+def answer_now(llm: ChatOpenRouter, stream: bool) -> Any:
+    if not stream:
+        return llm.invoke("Who are you")
+    whole = None
+    for chunk in llm.stream("Who are you"):
+        whole = chunk if whole is None else whole + chunk
+    return whole
