@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "CACHE_TTLS",
-    "HEADER_SETTINGS",
     "MAX_RESPONSE_CACHE_TTL",
     "CacheFields",
     "CacheTTL",
@@ -110,8 +109,6 @@ def response_cache_metadata(headers: Mapping[str, str] | None) -> dict[str, Any]
 
 
 # -- the settings ----------------------------------------------------------------------------
-#: per-call settings that travel as headers, not in the body
-HEADER_SETTINGS = ("response_cache", "response_cache_ttl", "response_cache_clear")
 _AUTOMATIC_CACHING_AUTHORS = ("anthropic/", "~anthropic/")
 
 

@@ -207,7 +207,7 @@ REAL = Path(__file__).resolve().parents[2] / "cassettes" / "real"
         ("test_openrouter_with_native_options-0.yaml", False, 682, None),
     ],
 )
-def test_the_real_cache_recording_in_the_docs(
+async def test_the_real_cache_recording_in_the_docs(
     replay_cassette: Any, cassette: str, stream: bool, cached: int, cost: float | None
 ) -> None:
     """docs/cost.md quotes these numbers: grok-4 on xAI read 679 of 687 prompt tokens from its
@@ -216,7 +216,7 @@ def test_the_real_cache_recording_in_the_docs(
         llm = ChatOpenRouter(
             model="google/gemini-2.0-flash-exp:free", api_key="real-cache-recording", max_retries=0
         )
-        msg = answer_now(llm, stream)
+        msg = await answer(llm, "stream" if stream else "invoke", "Who are you")
     assert msg.usage_metadata is not None
     assert msg.usage_metadata["input_tokens"] == 687
     assert msg.usage_metadata["input_token_details"]["cache_read"] == cached
@@ -229,12 +229,3 @@ def test_the_real_cache_recording_in_the_docs(
         # grok-4's prices ($3 / $0.75 per million input / cached tokens) explain the prompt cost
         assert (687 - cached) * 3e-6 + cached * 0.75e-6 == pytest.approx(0.00053325)
         assert pytest.approx(0.002061) == 687 * 3e-6  # what the prompt would have cost uncached
-
-
-def answer_now(llm: ChatOpenRouter, stream: bool) -> Any:
-    if not stream:
-        return llm.invoke("Who are you")
-    whole = None
-    for chunk in llm.stream("Who are you"):
-        whole = chunk if whole is None else whole + chunk
-    return whole
