@@ -13,7 +13,6 @@ one agent run); tokens and cost add up every model call inside it, as the answer
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
@@ -23,6 +22,7 @@ from uuid import UUID
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import LLMResult
 
+from ._process_local import ForkSafeLock
 from .usage import UsageTotals, _Answer, _Tally
 
 __all__ = ["OpenRouterProgress"]
@@ -67,7 +67,7 @@ class OpenRouterProgress(BaseCallbackHandler):
             raise ValueError(f"OpenRouterProgress(log_every={log_every!r}): seconds > 0.")
         self.total, self.desc, self.rate_limiter = total, desc, rate_limiter
         self._log_every, self._clock = log_every, clock
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
         self._root: dict[UUID, UUID] = {}  # every open run -> the item (top-level run) it is in
         self._members: dict[UUID, list[UUID]] = {}  # item -> its open runs
         self._answered_roots: set[UUID] = set()

@@ -9,6 +9,10 @@ The active trackers live in a ``ContextVar``: LangChain's ``batch`` threads, Lan
 asyncio tasks started inside the block copy the context, so their calls are counted too (a plain
 ``threading.Thread`` starts with an empty context: run its target with
 ``contextvars.copy_context().run``). Blocks nest: a call is counted by every enclosing block.
+A block counts the calls of its own process: a child forked inside it counts into its own copy
+(whose lock starts released), and a pickled or deep-copied tracker is a detached snapshot of
+the totals. Nothing in it belongs to an event loop, so ``asyncio.run`` calls inside one block
+are all counted.
 
 What is counted: each answer that arrived, once (retries are inside one call; a failed call is
 not billed and only counts in ``failed_requests``). Cost is OpenRouter's ``usage.cost`` where it
@@ -18,7 +22,7 @@ add up as decimals, so totals do not depend on the order in which concurrent ans
 
 from __future__ import annotations
 
-import threading
+import copy
 from collections.abc import Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
@@ -28,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from langchain_core.messages import BaseMessage
 
+from ._process_local import ForkSafeLock
 from .errors import BudgetExceededError
 
 if TYPE_CHECKING:
@@ -179,12 +184,32 @@ class OpenRouterUsage:
                 "(e.g. budget=2.5), or None for no budget."
             )
         self.budget = None if budget is None else float(budget)
-        self._lock = threading.Lock()
+        # fork-safe: a child forked while another thread held it must not deadlock
+        self._lock = ForkSafeLock()
         self._total = _Tally()
         self._by_model: dict[str, _Tally] = {}
         self._by_provider: dict[str, _Tally] = {}
         self._failed = 0
         self._tokens: list[Token[tuple[OpenRouterUsage, ...]]] = []
+
+    # -- copies --------------------------------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        """A pickle or deep copy is a detached snapshot: the totals, not the active block."""
+        with self._lock:
+            return {
+                "budget": self.budget,
+                "total": copy.deepcopy(self._total),
+                "by_model": copy.deepcopy(self._by_model),
+                "by_provider": copy.deepcopy(self._by_provider),
+                "failed": self._failed,
+            }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.budget = state["budget"]
+        self._lock = ForkSafeLock()
+        self._total, self._failed = state["total"], state["failed"]
+        self._by_model, self._by_provider = state["by_model"], state["by_provider"]
+        self._tokens = []
 
     # -- the block ---------------------------------------------------------------------------
     def __enter__(self) -> OpenRouterUsage:

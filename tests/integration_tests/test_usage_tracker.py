@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import copy
+import multiprocessing
+import os
 import pickle
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -205,3 +208,52 @@ def test_by_model_and_provider_follow_the_answer(emulator: OpenRouterEmulator) -
     total = sum(exact(v.cost) for v in usage.by_model.values())
     assert exact(usage.cost) == exact(float(total))
     assert "requests=3" in repr(usage) and KEY not in repr(usage)
+
+
+def test_copies_are_detached_snapshots(emulator: OpenRouterEmulator) -> None:
+    llm = make(emulator)
+    with openrouter_usage(budget=1.0) as usage:
+        llm.invoke("before the copy")
+        snapshot = pickle.loads(pickle.dumps(usage))
+        deep = copy.deepcopy(usage)
+        llm.invoke("after the copy")
+    assert usage.requests == 2
+    for frozen in (snapshot, deep):
+        assert frozen.requests == 1 and frozen.budget == 1.0
+        assert frozen.by_model[MODEL].requests == 1 and frozen.cost > 0
+
+
+def test_asyncio_run_loops_inside_one_block(emulator: OpenRouterEmulator) -> None:
+    llm = make(emulator)
+    with openrouter_usage() as usage:
+        asyncio.run(llm.ainvoke("first loop"))
+        asyncio.run(llm.ainvoke("second loop"))  # a new event loop: nothing of the first kept
+    assert usage.requests == 2
+
+
+def _count_in_child(llm: ChatOpenRouter, queue: Any) -> None:
+    from langchain_openrouter_fenic.usage import _ACTIVE
+
+    (inherited,) = _ACTIVE.get()  # the parent's block, copied by the fork
+    llm.invoke("from the child")
+    queue.put((inherited.requests, inherited.cost > 0))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork exists on POSIX only")
+def test_a_forked_child_counts_into_its_own_copy(emulator: OpenRouterEmulator) -> None:
+    llm = make(emulator)
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    with openrouter_usage() as usage:
+        llm.invoke("from the parent")
+        usage._lock.acquire()  # held by the parent at the fork: the child must not deadlock
+        try:
+            child = context.Process(target=_count_in_child, args=(llm, queue))
+            child.start()
+        finally:
+            usage._lock.release()
+        child_requests, child_cost = queue.get(timeout=60)
+        child.join(timeout=60)
+    assert child.exitcode == 0
+    assert child_requests == 2 and child_cost  # the parent's answer, then the child's
+    assert usage.requests == 1  # the parent's block is not touched by the child
