@@ -195,8 +195,9 @@ def malformed_body(text: str, status: int, headers: Mapping[str, str]) -> errors
 
 def from_exception(exc: BaseException) -> errors.OpenRouterError | None:
     """Translate an SDK or transport exception; None when it is not one of ours to translate."""
-    import openai
+    from .transport import sdk_modules  # the transport imports this module
 
+    openai, http = sdk_modules()
     if isinstance(exc, errors.OpenRouterError):
         return exc
     if isinstance(exc, openai.APIStatusError):
@@ -217,14 +218,12 @@ def from_exception(exc: BaseException) -> errors.OpenRouterError | None:
             f"Could not reach OpenRouter ({_cause(exc)}). Check the network and base_url; "
             "connection errors are retried up to max_retries times."
         )
-    import httpx2
-
-    if isinstance(exc, httpx2.TimeoutException):
+    if isinstance(exc, http.TimeoutException):
         return errors.APITimeoutError(
             f"OpenRouter stopped sending within the timeout ({type(exc).__name__}). "
             "Raise ChatOpenRouter(timeout=...) (seconds), or retry."
         )
-    if isinstance(exc, httpx2.TransportError):
+    if isinstance(exc, http.TransportError):
         return errors.APIConnectionError(
             f"The connection to OpenRouter broke ({type(exc).__name__}: {exc}). Retry the request; "
             "check the network and base_url if it persists."

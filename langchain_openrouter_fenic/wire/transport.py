@@ -8,18 +8,24 @@ use, never at package import.
 Bodies are read raw and decoded here: OpenRouter sends fields the SDK's response models do not
 know (``provider``, ``native_finish_reason``, ``usage.cost``), JSON bodies padded with blank
 lines, and SSE comment lines; and the SDK's per-chunk models cost more than the parsing itself.
+
+Both SDK lines are supported: openai 3.x is built on ``httpx2``, openai 2.x (what
+``langchain-openai`` requires) on ``httpx``. ``sdk_modules`` is the one place that tells them apart.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import importlib
 import json
 import threading
 import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .._process_local import ProcessLocal, ProcessRegistry
 from . import error_mapping
@@ -34,6 +40,7 @@ __all__ = [
     "StreamResult",
     "aget_json",
     "get_json",
+    "sdk_modules",
     "shared_transport",
     "transport_for",
     "transport_key",
@@ -114,9 +121,7 @@ class OpenRouterTransport:
         if clients.sync is None:
             with clients.lock:
                 if clients.sync is None:
-                    import openai
-
-                    clients.sync = openai.OpenAI(**self._client_kwargs())
+                    clients.sync = sdk_modules().openai.OpenAI(**self._client_kwargs())
         return clients.sync
 
     def async_client(self) -> openai.AsyncOpenAI:
@@ -127,9 +132,7 @@ class OpenRouterTransport:
             with clients.lock:
                 client = clients.by_loop.get(loop)
                 if client is None:
-                    import openai
-
-                    client = openai.AsyncOpenAI(**self._client_kwargs())
+                    client = sdk_modules().openai.AsyncOpenAI(**self._client_kwargs())
                     clients.by_loop[loop] = client
         return client
 
@@ -203,10 +206,33 @@ def _options(headers: Mapping[str, str] | None) -> Any:
     return {"headers": dict(headers)} if headers else {}
 
 
-def _response_type() -> Any:
-    import httpx2
+class SDKModules(NamedTuple):
+    """The ``openai`` package and the HTTP library its clients are built on."""
 
-    return httpx2.Response
+    openai: ModuleType
+    http: ModuleType  # httpx2 (openai 3.x) or httpx (openai 2.x): Response, TransportError, ...
+
+
+@functools.cache
+def sdk_modules() -> SDKModules:
+    """The installed SDK and its HTTP library, imported on first use.
+
+    Both HTTP libraries may be installed at once (recent ``langsmith`` brings ``httpx2`` next to
+    openai 2.x), so the SDK's own client class decides, not whichever happens to be importable.
+    """
+    import openai
+
+    http_name = next(
+        base.__module__.partition(".")[0]
+        for base in openai.DefaultHttpxClient.__mro__[1:]
+        if base.__module__.startswith("httpx")
+    )
+    return SDKModules(openai, importlib.import_module(http_name))
+
+
+def _response_type() -> Any:
+    # asking the SDK for its HTTP library's Response returns the raw response, streamed or not
+    return sdk_modules().http.Response
 
 
 def _headers_of(response: Any) -> dict[str, str]:

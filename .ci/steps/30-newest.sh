@@ -1,0 +1,6 @@
+# step: the newest versions every upper bound allows, on Python 3.13
+source "$(dirname "$0")/../lib.sh"
+python=$(ci_require_python 3.13)
+ci_venv newest "$python" --resolution highest --upgrade
+(cd "$CI_ROOT" && "$CI_VENVS/newest/bin/mypy")
+ci_suite newest
