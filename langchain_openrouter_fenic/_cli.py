@@ -40,6 +40,11 @@ __all__ = ["CatalogView", "build_parser", "load_snapshot", "main", "open_catalog
 _PER_MILLION = 1_000_000
 _SNAPSHOT = "data/catalog-snapshot.json"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+_EXIT_CODES = """exit status:
+  0  success (also --help)
+  1  explain: the model id is not in the catalog (close ids are printed)
+  2  usage error: unknown command or option, a bad value, or an unknown --supports parameter
+     (close names are printed)"""
 _WIDTH = 100  # wrap long text lines of `explain` (tables are never wrapped)
 
 
@@ -332,6 +337,24 @@ def auto_method(info: ModelInfo) -> str | None:
         return None
 
 
+def unknown_parameters(view: CatalogView, supports: Sequence[str]) -> str:
+    """Why ``--supports`` names a parameter no model of the catalog lists (empty when none)."""
+    known = sorted(set().union(*(m.supported_parameters for m in view.models.values())))
+    problems = []
+    for name in supports:
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        problems.append(f"no model lists the parameter {name!r}{hint}")
+    if not problems:
+        return ""
+    return (
+        f"--supports: {'; '.join(problems)}. Parameters in the {view.source} catalog: "
+        f"{', '.join(known)}."
+    )
+
+
 def list_models(
     view: CatalogView, supports: Sequence[str], max_prompt_price: float | None
 ) -> list[dict[str, Any]]:
@@ -387,6 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="langchain-openrouter-fenic",
         description="Inspect OpenRouter models the way ChatOpenRouter sees them.",
+        epilog=_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="machine-readable output")
@@ -401,7 +426,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     ex = sub.add_parser(
-        "explain", parents=[common], help="the structured-output strategy of a model, and why"
+        "explain",
+        parents=[common],
+        help="the structured-output strategy of a model, and why",
+        epilog=_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ex.add_argument("model", help="an OpenRouter model id, e.g. openai/gpt-4o")
     ex.add_argument(
@@ -422,7 +451,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--prefer-tools", action="store_true", help="structured_output_strategy='prefer_tools'"
     )
 
-    models = sub.add_parser("models", parents=[common], help="list models by capability and price")
+    models = sub.add_parser(
+        "models",
+        parents=[common],
+        help="list models by capability and price",
+        epilog=_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     models.add_argument(
         "--supports",
         type=_csv,
@@ -443,7 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(
     argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
 ) -> int:
-    """Run the CLI; returns the exit status (0 ok, 1 unknown model, 2 usage error)."""
+    """Run the CLI; returns the exit status (0 ok, 1 unknown model, 2 usage error: see --help)."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
     try:
         args = build_parser().parse_args(argv)
@@ -451,6 +486,10 @@ def main(
         return int(stop.code or 0) if not isinstance(stop.code, str) else EXIT_USAGE
     view = open_catalog(args.base_url, os.environ.get("OPENROUTER_API_KEY"), offline=args.offline)
     if args.command == "models":
+        unknown = unknown_parameters(view, args.supports)
+        if unknown:
+            print(f"langchain-openrouter-fenic models: error: {unknown}", file=err)
+            return EXIT_USAGE
         rows = list_models(view, args.supports, args.max_prompt_price)
         text = (
             json.dumps({"catalog": view.as_json(), "models": rows}, indent=2)

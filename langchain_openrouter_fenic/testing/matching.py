@@ -4,7 +4,9 @@ A chat request is matched on its method, URL and body. Bodies are compared as ca
 key order and whitespace never break a replay, while any change of a value does. UUIDs are
 compared as ``<uuid>``: LangChain mints a random ``uuid4`` for some ids that end up in requests
 (tool-call ids of few-shot examples), so the same test would never send the same bytes twice.
-A body that is not JSON is compared as text.
+A body that is not JSON is compared as text. Tool descriptions are compared line by line
+without indentation: they are usually docstrings, and Python 3.13 strips docstring indentation
+at compile time, so a cassette recorded on 3.12 would otherwise never replay on 3.13.
 
 :func:`json_body` is a vcrpy matcher (register it under :data:`MATCHER_NAME`); its assertion
 message names the first difference, and vcrpy quotes it when a replay finds no match.
@@ -34,9 +36,20 @@ def canonical_body(body: Any) -> Any:
     if not text.strip():
         return None
     try:
-        return json.loads(text)
+        decoded = json.loads(text)
     except ValueError:
         return text
+    return _dedent_tool_descriptions(decoded)
+
+
+def _dedent_tool_descriptions(body: Any) -> Any:
+    tools = body.get("tools") if isinstance(body, dict) else None
+    for tool in tools if isinstance(tools, list) else []:
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if isinstance(function, dict) and isinstance(function.get("description"), str):
+            lines = function["description"].splitlines()
+            function["description"] = "\n".join(line.strip() for line in lines)
+    return body
 
 
 def first_difference(sent: Any, recorded: Any, where: str = "$") -> str | None:

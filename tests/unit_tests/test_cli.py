@@ -115,6 +115,30 @@ def test_models_supports_filter_matches_the_catalog() -> None:
     assert len(listed) == 206
 
 
+def test_models_unknown_supports_name_is_a_usage_error_with_close_names() -> None:
+    code, out, err = run("models", "--supports", "structured_output")
+    assert (code, out) == (2, "")
+    assert "no model lists the parameter 'structured_output'" in err
+    assert "(did you mean structured_outputs?)" in err
+    assert "Parameters in the snapshot catalog: " in err and "tool_choice" in err
+
+
+def test_models_unknown_supports_names_are_all_reported() -> None:
+    code, _, err = run("models", "--supports", "tools,toolz,frobnication")
+    assert code == 2
+    assert "'toolz' (did you mean tools?)" in err
+    assert "'frobnication'." in err or "'frobnication';" in err  # no close name: none made up
+    assert "'tools'" not in err.split("Parameters in")[0]  # a known name is not reported
+
+
+def test_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["--help"], ["models", "--help"], ["explain", "--help"]):
+        assert run(*argv)[0] == 0
+        text = capsys.readouterr().out
+        assert "exit status:" in text, argv
+        assert "2  usage error" in text and "unknown --supports parameter" in text
+
+
 def test_models_price_cap_is_per_million_tokens() -> None:
     rows = json.loads(run("models", "--max-prompt-price", "0.1", "--json")[1])["models"]
     assert rows

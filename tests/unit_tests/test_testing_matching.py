@@ -52,3 +52,13 @@ def test_bodies_that_are_not_json_compare_as_text() -> None:
 def test_long_values_are_shortened_in_messages() -> None:
     found = first_difference({"c": "x" * 500}, {"c": "y"})
     assert found is not None and len(found) < 200 and found.endswith("recorded 'y'")
+
+
+def test_tool_descriptions_match_whatever_their_docstring_indentation() -> None:
+    # Python 3.13 strips docstring indentation at compile time; 3.10-3.12 keep it
+    def body(description: str) -> str:
+        return json.dumps({"tools": [{"type": "function", "function": {"description": description}}]})
+
+    json_body(_request(body("Adds.\n\n    Takes a and b.")), _request(body("Adds.\n\nTakes a and b.")))
+    with pytest.raises(AssertionError):
+        json_body(_request(body("Adds.\n\nTakes a and b.")), _request(body("Adds.\n\nTakes a.")))
