@@ -1,11 +1,13 @@
 """Declared = imported: every module the package imports is the standard library, the package
-itself, or a declared runtime dependency (the SDK's HTTP library comes through ``openai``)."""
+itself, a declared runtime dependency (the SDK's HTTP library comes through ``openai``), or the
+dependency of an optional extra that only the feature naming it imports."""
 
 from __future__ import annotations
 
 import ast
 import importlib.metadata
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -20,15 +22,31 @@ DISTRIBUTION = "langchain-openrouter-fenic"
 THROUGH_OPENAI = {"httpx", "httpx2"}
 
 
-def _runtime_requirements() -> dict[str, str]:
-    """Declared runtime requirements (no extras): normalised name -> version specifier."""
+def _requirements(extra: str | None = None) -> dict[str, str]:
+    """Declared requirements: the runtime ones (``extra=None``) or one extra's, normalised name
+    -> version specifier."""
     found = {}
     for line in importlib.metadata.requires(DISTRIBUTION) or []:
-        if "extra ==" in line:
+        marker = re.search(r"extra\s*==\s*['\"]([^'\"]+)['\"]", line)
+        if (marker.group(1) if marker else None) != extra:
             continue
         match = re.match(r"([A-Za-z0-9_.-]+)\s*(.*)", line)
         assert match, line
         found[_normalise(match.group(1))] = match.group(2).split(";")[0].strip()
+    return found
+
+
+def _runtime_requirements() -> dict[str, str]:
+    return _requirements(None)
+
+
+def _optional_requirements() -> dict[str, str]:
+    """The user-facing extras' requirements (``[testing]``, ``[progress]``; not ``[dev]``)."""
+    extras = importlib.metadata.metadata(DISTRIBUTION).get_all("Provides-Extra") or []
+    found: dict[str, str] = {}
+    for extra in extras:
+        if extra != "dev":
+            found.update(_requirements(extra))
     return found
 
 
@@ -63,16 +81,43 @@ def _imported_top_level_modules() -> dict[str, str]:
     return seen
 
 
-def test_every_import_is_stdlib_or_a_declared_dependency() -> None:
-    declared = _runtime_requirements()
+def _third_party_imports() -> dict[str, set[str]]:
+    """Imported top-level module -> the distributions that provide it (stdlib and self left out)."""
     providers = _module_providers()
-    undeclared = {}
-    for module, where in _imported_top_level_modules().items():
-        if module in sys.stdlib_module_names or module in {"__future__", PACKAGE.name}:
-            continue
-        if not providers.get(module, set()) & set(declared):
-            undeclared[module] = where
+    return {
+        module: providers.get(module, set())
+        for module in _imported_top_level_modules()
+        if module not in sys.stdlib_module_names and module not in {"__future__", PACKAGE.name}
+    }
+
+
+def test_every_import_is_stdlib_or_a_declared_dependency() -> None:
+    declared = set(_runtime_requirements()) | set(_optional_requirements())
+    imports, where = _third_party_imports(), _imported_top_level_modules()
+    undeclared = {m: where[m] for m, dists in imports.items() if not dists & declared}
     assert not undeclared, f"imported but not declared in pyproject.toml: {undeclared}"
+
+
+def test_the_package_works_without_its_optional_extras() -> None:
+    runtime = set(_runtime_requirements())
+    optional_only = sorted(
+        module for module, dists in _third_party_imports().items() if not dists & runtime
+    )
+    assert optional_only, "expected the [testing]/[progress] imports (vcr, tqdm) to be found"
+    code = (
+        "import importlib.abc, sys\n"
+        f"BLOCKED = {optional_only!r}\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.partition('.')[0] in BLOCKED:\n"
+        "            raise ImportError(name + ' needs an optional extra')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import langchain_openrouter_fenic as lof\n"
+        "for name in lof.__all__: getattr(lof, name)\n"
+        "lof.ChatOpenRouter(model='openai/gpt-4o-mini', api_key='k')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
 
 
 def test_every_runtime_dependency_has_a_tested_lower_bound() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from vcr.request import Request
 
@@ -57,8 +59,12 @@ def test_long_values_are_shortened_in_messages() -> None:
 def test_tool_descriptions_match_whatever_their_docstring_indentation() -> None:
     # Python 3.13 strips docstring indentation at compile time; 3.10-3.12 keep it
     def body(description: str) -> str:
-        return json.dumps({"tools": [{"type": "function", "function": {"description": description}}]})
+        return json.dumps(
+            {"tools": [{"type": "function", "function": {"description": description}}]}
+        )
 
-    json_body(_request(body("Adds.\n\n    Takes a and b.")), _request(body("Adds.\n\nTakes a and b.")))
+    json_body(
+        _request(body("Adds.\n\n    Takes a and b.")), _request(body("Adds.\n\nTakes a and b."))
+    )
     with pytest.raises(AssertionError):
         json_body(_request(body("Adds.\n\nTakes a and b.")), _request(body("Adds.\n\nTakes a.")))
