@@ -69,8 +69,51 @@ def normalize_schema(schema: Any) -> OutputSchema:
     """Normalise a Pydantic class, TypedDict, JSON schema or OpenAI function/tool dict.
 
     Raises:
-        ValueError: ``schema`` is none of those (the message says what is accepted).
+        ValueError: ``schema`` is none of those (the message says what is accepted), or one of
+            its ``$ref`` does not resolve inside it.
     """
+    output = _normalized(schema)
+    check_refs(output.json_schema)
+    return output
+
+
+def check_refs(json_schema: Mapping[str, Any]) -> None:
+    """Every ``$ref`` of ``json_schema`` must point inside it (``#/$defs/...``).
+
+    Raises:
+        ValueError: naming the reference, where it is, and the fix.
+    """
+    for where, ref in _refs(json_schema, "#"):
+        if ref == "#":
+            continue  # the root itself: a recursive schema
+        try:
+            _resolve_ref(ref, json_schema)
+        except ValueError as exc:
+            raise ValueError(
+                f"with_structured_output: the schema's $ref {ref!r} at {where} cannot be used: "
+                f"{exc} Put the definition under the schema's '$defs' (Pydantic does this) and "
+                "refer to it as '#/$defs/<Name>', or inline it."
+            ) from None
+
+
+def _refs(node: Any, where: str, names: bool = False) -> list[tuple[str, str]]:
+    """(location, ref) of every ``$ref``; ``names``: ``node`` maps names to subschemas."""
+    found: list[tuple[str, str]] = []
+    if isinstance(node, Mapping):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and not names:
+            found.append((where, ref))
+        for key, sub in node.items():
+            if not names and key in ("enum", "const", "default", "examples"):
+                continue  # data, not schemas
+            found += _refs(sub, f"{where}/{key}", not names and key in _SCHEMA_MAPS)
+    elif isinstance(node, list):
+        for index, sub in enumerate(node):
+            found += _refs(sub, f"{where}/{index}")
+    return found
+
+
+def _normalized(schema: Any) -> OutputSchema:
     if isinstance(schema, type) and is_basemodel_subclass(schema):
         # model_json_schema keeps $defs, so recursive models work (convert_to_json_schema inlines)
         json_schema = _pydantic_json_schema(schema)

@@ -8,6 +8,8 @@ becomes one text part), which is how a whole system prompt is marked.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -26,13 +28,28 @@ from ..caching import check_cache_control
 
 __all__ = ["to_openrouter_message", "to_openrouter_messages"]
 
+_AUDIO_DOCS = "https://openrouter.ai/docs/guides/overview/multimodal/audio"
+
 # LangChain v1 standard data blocks and their OpenRouter (OpenAI chat) form
 _AUDIO_FORMATS = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/mpeg": "mp3", "audio/mp3": "mp3"}
 _PASSTHROUGH_PART_TYPES = {"text", "image_url", "input_audio", "file", "video_url"}
 
 
 def to_openrouter_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
-    return [to_openrouter_message(m) for m in messages]
+    """Every message in wire form. Raises ValueError naming the message (its index and type)
+    and what to change: run before any network call, so a bad history costs no request."""
+    if not messages:
+        raise ValueError(
+            "No messages to send: invoke() needs at least one, e.g. llm.invoke('Hello') or "
+            "llm.invoke([HumanMessage('Hello')])."
+        )
+    out = []
+    for index, message in enumerate(messages):
+        try:
+            out.append(to_openrouter_message(message))
+        except ValueError as exc:
+            raise ValueError(f"messages[{index}] ({type(message).__name__}): {exc}") from None
+    return out
 
 
 def to_openrouter_message(message: BaseMessage) -> dict[str, Any]:
@@ -45,6 +62,11 @@ def to_openrouter_message(message: BaseMessage) -> dict[str, Any]:
     elif isinstance(message, AIMessage):
         out = _assistant(message)
     elif isinstance(message, ToolMessage):
+        if not str(message.tool_call_id or "").strip():
+            raise ValueError(
+                "a ToolMessage needs the tool_call_id of the AI tool call it answers "
+                "(ToolMessage(content=..., tool_call_id=call['id']))."
+            )
         out = {
             "role": "tool",
             "tool_call_id": message.tool_call_id,
@@ -85,7 +107,19 @@ def _mark_last_part(out: dict[str, Any], marker: dict[str, Any], where: str) -> 
         )
 
 
+def _check_call_ids(message: AIMessage) -> None:
+    for call in [*message.tool_calls, *message.invalid_tool_calls]:
+        if not str(call.get("id") or "").strip():
+            raise ValueError(
+                f"the tool call {call.get('name')!r} has no id. Providers pair each tool call "
+                "with the ToolMessage answering it by this id: give it one (tool_calls=[{'name': "
+                "..., 'args': {...}, 'id': 'call_1'}]) and the same tool_call_id to its "
+                "ToolMessage."
+            )
+
+
 def _assistant(message: AIMessage) -> dict[str, Any]:
+    _check_call_ids(message)
     tool_calls: list[dict[str, Any]] = [
         {
             "id": call["id"],
@@ -171,6 +205,8 @@ def _part(part: Any) -> dict[str, Any]:
     kind = part.get("type")
     if kind == "text":
         return _with_marker({"type": "text", "text": part.get("text", "")}, part)
+    if kind == "text-plain":
+        return _with_marker(_plain_text_block(part), part)
     if kind in ("image", "file", "audio", "video") and _is_standard_block(part):
         return _with_marker(_standard_block(part), part)
     if kind in _PASSTHROUGH_PART_TYPES:
@@ -179,7 +215,8 @@ def _part(part: Any) -> dict[str, Any]:
         return _with_marker({"type": "image_url", "image_url": part["image_url"]}, part)
     raise ValueError(
         f"Unsupported content part type {kind!r}. OpenRouter accepts text, image_url, file, "
-        "input_audio and video_url parts, and LangChain's standard image/file/audio blocks."
+        "input_audio and video_url parts, and LangChain's standard text-plain / image / file / "
+        "audio / video blocks (with url or base64)."
     )
 
 
@@ -198,10 +235,54 @@ def _is_standard_block(part: Mapping[str, Any]) -> bool:
     return any(k in part for k in ("url", "base64", "file_id", "source_type", "data"))
 
 
+def _no_file_ids(part: Mapping[str, Any]) -> None:
+    if part.get("file_id"):
+        raise ValueError(
+            f"a {part.get('type')} block with file_id={part['file_id']!r}: file ids are not "
+            "supported by OpenRouter (it has no files API, and provider file ids do not travel "
+            "across providers). Send the content itself: base64=... with mime_type, or url=..."
+        )
+
+
+def _plain_text_block(part: Mapping[str, Any]) -> dict[str, Any]:
+    """LangChain's ``text-plain`` block (a .txt / .md document) as a text part."""
+    _no_file_ids(part)
+    text = part.get("text")
+    if text is None and part.get("base64"):
+        try:
+            text = base64.b64decode(part["base64"], validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise ValueError(
+                f"a text-plain block's base64 is not UTF-8 text ({exc}); send it as a file block."
+            ) from None
+    if text is None and part.get("url"):
+        filename = part.get("title") or "document.txt"
+        return {"type": "file", "file": {"filename": filename, "file_data": part["url"]}}
+    if text is None:
+        raise ValueError("a text-plain block needs text, base64 or url.")
+    title = part.get("title")
+    return {"type": "text", "text": f"{title}\n\n{text}" if title else str(text)}
+
+
+def _audio_from_url(url: str) -> tuple[str, str]:
+    """A ``data:`` URL's (base64 data, mime type); OpenRouter fetches no audio URLs."""
+    head, sep, data = url.partition(",")
+    if url.startswith("data:") and sep and head.endswith(";base64"):
+        return data, head[len("data:") : -len(";base64")]
+    raise ValueError(
+        f"an audio block with url={url[:80]!r}: OpenRouter takes audio as base64 only, not by "
+        f"URL ({_AUDIO_DOCS}). Read the file and pass base64=... with mime_type='audio/wav' "
+        "(or mp3)."
+    )
+
+
 def _standard_block(part: Mapping[str, Any]) -> dict[str, Any]:
     kind = part["type"]
+    _no_file_ids(part)
     data = part.get("base64") if "base64" in part else part.get("data")
     mime = part.get("mime_type")
+    if kind == "audio" and part.get("url") and not data:
+        data, mime = _audio_from_url(str(part["url"]))
     if kind == "image":
         if part.get("url"):
             return {"type": "image_url", "image_url": {"url": part["url"]}}
@@ -215,8 +296,6 @@ def _standard_block(part: Mapping[str, Any]) -> dict[str, Any]:
         url = part.get("url") or f"data:{mime};base64,{data}"
         return {"type": "video_url", "video_url": {"url": url}}
     # file (PDF and other documents): OpenRouter takes a data URL or a public URL as file_data
-    if part.get("file_id"):
-        return {"type": "file", "file": {"file_id": part["file_id"]}}
     filename = part.get("filename") or (part.get("extras") or {}).get("filename") or "document.pdf"
     if part.get("url"):
         return {"type": "file", "file": {"filename": filename, "file_data": part["url"]}}
@@ -229,4 +308,5 @@ def _standard_block(part: Mapping[str, Any]) -> dict[str, Any]:
 
 def _require(value: Any, name: str, kind: str) -> None:
     if not value:
-        raise ValueError(f"A base64 {kind} content block needs {name!r} (e.g. 'image/png').")
+        example = {"image": "image/png", "audio": "audio/wav"}.get(kind, "application/pdf")
+        raise ValueError(f"a base64 {kind} content block needs {name!r} (e.g. {example!r}).")
