@@ -22,7 +22,8 @@ from .scrub import Scrubber
 
 __all__ = ["MATCH_ON", "attach", "make_vcr", "require_vcr", "vcr_config"]
 
-MATCH_ON = ("method", "scheme", "host", "port", "path", "query", MATCHER_NAME)
+# vcrpy's own names, valid for any VCR: attach() adds the JSON body matcher to the cassette
+MATCH_ON = ("method", "scheme", "host", "port", "path", "query")
 EXTRA = "langchain-openrouter-fenic[testing]"
 
 
@@ -40,7 +41,8 @@ def require_vcr() -> ModuleType:
 
 
 def vcr_config(**overrides: Any) -> dict[str, Any]:
-    """Options for ``vcr.VCR(...)`` (or pytest-recording's ``vcr_config`` fixture)."""
+    """Options for ``vcr.VCR(...)`` (or pytest-recording's ``vcr_config`` fixture); bodies are
+    matched as JSON once the cassette is attached (:func:`attach`)."""
     options: dict[str, Any] = {
         "record_mode": "none",
         "match_on": MATCH_ON,
@@ -51,7 +53,8 @@ def vcr_config(**overrides: Any) -> dict[str, Any]:
 
 
 def make_vcr(**overrides: Any) -> Any:
-    """A ``vcr.VCR`` with :func:`vcr_config` and the JSON body matcher registered."""
+    """A ``vcr.VCR`` with :func:`vcr_config`, and the JSON body matcher registered under
+    :data:`~.matching.MATCHER_NAME` for ``match_on`` lists that name it."""
     vcr = require_vcr()
     recorder = vcr.VCR(**vcr_config(**overrides))
     recorder.register_matcher(MATCHER_NAME, json_body)

@@ -187,6 +187,7 @@ def test_without_pytest_recording_the_plugin_opens_its_own_cassettes(
 def test_the_plugin_leaves_other_tests_alone(
     pytester: pytest.Pytester, emulator: OpenRouterEmulator
 ) -> None:
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makepyfile(
         test_other=f'''
         import pytest

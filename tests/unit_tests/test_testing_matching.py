@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from vcr.request import Request
@@ -68,3 +69,16 @@ def test_tool_descriptions_match_whatever_their_docstring_indentation() -> None:
     )
     with pytest.raises(AssertionError):
         json_body(_request(body("Adds.\n\nTakes a and b.")), _request(body("Adds.\n\nTakes a.")))
+
+
+def test_the_package_config_works_with_any_vcr_and_attach_adds_json_matching(
+    tmp_path: Path,
+) -> None:
+    import vcr
+
+    from langchain_openrouter_fenic.testing import Scrubber, attach, vcr_config
+
+    recorder = vcr.VCR(**vcr_config())  # a VCR the package did not make
+    with recorder.use_cassette(str(tmp_path / "c.yaml")) as cassette:
+        attach(cassette, Scrubber(environ={}))
+        assert json_body in cassette._match_on
