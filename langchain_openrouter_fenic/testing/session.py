@@ -169,6 +169,8 @@ class CassetteSession:
         except Exception as exc:  # a message helper must never hide the miss itself
             return f"(no comparison with the recorded requests: {exc})"
         if not best:
+            if cassette is not None and not cassette.data:
+                return "the cassette is empty: it was never recorded (or nothing was saved)"
             return "the cassette holds no request like it (or every one was already played)"
         recorded, _, failed = best[0]
         if not failed:

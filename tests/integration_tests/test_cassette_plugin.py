@@ -231,3 +231,19 @@ def test_installing_the_package_imports_nothing_heavy_into_other_suites(tmp_path
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     ).stdout  # fmt: skip
     assert "_langchain_openrouter_fenic_pytest" in plugins  # loaded, and inert
+
+
+def test_a_test_never_recorded_says_so(user_suite: pytest.Pytester) -> None:
+    os.environ["USER_SUITE_URL"] = "http://127.0.0.1:9/api/v1"  # nothing listens there
+    result = user_suite.runpytest(*QUIET, "test_user.py::test_fixture")
+    result.assert_outcomes(failed=1)
+    text = result.stdout.str()
+    assert "GET /models/user?output_modalities=all (catalog)" in text  # its first request
+    assert "pytest test_user.py::test_fixture --record-mode=rewrite" in text
+
+
+def test_a_deleted_cassette_says_so(recorded: pytest.Pytester) -> None:
+    (recorded.path / "cassettes" / "test_user" / "test_fixture.yaml").unlink()
+    result = recorded.runpytest(*QUIET, "test_user.py::test_fixture")
+    result.assert_outcomes(failed=1)
+    assert "the cassette is empty: it was never recorded" in result.stdout.str()
