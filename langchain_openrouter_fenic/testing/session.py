@@ -190,7 +190,7 @@ class CassetteSession:
             lines = list(self._misses)
         if self.recorder is not None:
             for path in dict.fromkeys(self.recorder.misses):
-                lines.append(f"  GET {path} (catalog)\n    not in {self.catalog_path}")
+                lines.append(f"  GET {path} (catalog)\n    not in {_short(self.catalog_path)}")
         return lines
 
     def failure_message(self) -> str | None:
@@ -206,11 +206,22 @@ class CassetteSession:
             [
                 f"{self.test} sent requests that its cassette does not hold:",
                 *lines,
-                f"cassette: {where} (record mode {mode_name!r}); catalog: {self.catalog_path}",
+                f"cassette: {_short(where)} (record mode {mode_name!r}); "
+                f"catalog: {_short(self.catalog_path)}",
                 "If the change is intended, re-record this test:",
                 f"  {rerecord}",
             ]
         )
+
+
+def _short(path: Any) -> str:
+    """``path`` relative to the working directory when it lies below it (shorter messages)."""
+    if path is None:
+        return "(none)"
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 @contextlib.contextmanager
