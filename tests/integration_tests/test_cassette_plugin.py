@@ -143,7 +143,8 @@ def test_a_changed_request_fails_with_what_changed_and_how_to_rerecord(
     recorded: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("USER_SUITE_PROMPT", PROMPT.replace("Because.", "Just because."))
-    result = recorded.runpytest(*QUIET, "test_user.py::test_structured")
+    # -rN: no short summary, which repeats the message in full where CI is set
+    result = recorded.runpytest(*QUIET, "-rN", "test_user.py::test_structured")
     result.assert_outcomes(failed=1)
     text = result.stdout.str()
     assert "test_user.py::test_structured sent requests that its cassette does not hold" in text
