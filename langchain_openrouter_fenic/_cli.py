@@ -2,21 +2,21 @@
 
 Online (``OPENROUTER_API_KEY`` set and OpenRouter reachable) the live catalog and ``/endpoints``
 are used. Otherwise the catalog snapshot shipped in the package is, with its date shown; it has
-no endpoint data, so ``explain`` then says so and applies the model-level rule.
+no endpoint data, so ``explain`` then says so and applies the model-level rule. Model ids are
+resolved as ``ChatOpenRouter`` resolves them (``catalog.model_ids``): variants, ``~`` aliases,
+canonical slugs and presets.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
-import functools
 import json
 import os
 import sys
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -33,12 +33,12 @@ from .wire.transport import DEFAULT_BASE_URL
 
 if TYPE_CHECKING:
     from .catalog import EndpointInfo, ModelInfo
+    from .catalog.model_ids import ModelIndex
     from .routing import ProviderPreferences
 
 __all__ = ["CatalogView", "build_parser", "load_snapshot", "main", "open_catalog", "render_table"]
 
 _PER_MILLION = 1_000_000
-_SNAPSHOT = "data/catalog-snapshot.json"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 _EXIT_CODES = """exit status:
   0  success (also --help)
@@ -59,6 +59,7 @@ class CatalogView:
         note: why the snapshot is used (empty when live).
         load_endpoints: fetches a model's ``/endpoints`` (None offline: no endpoint data).
         base_url: where a live catalog came from.
+        index: resolves every model id form to its record (default: built from ``models``).
     """
 
     models: Mapping[str, ModelInfo]
@@ -67,6 +68,15 @@ class CatalogView:
     note: str = ""
     load_endpoints: Callable[[str], Sequence[EndpointInfo]] | None = None
     base_url: str | None = None
+    index: ModelIndex | None = None
+
+    def resolve(self, model_id: str) -> ModelInfo | None:
+        if self.index is None:
+            from .catalog.model_ids import ModelIndex, aliases_of
+
+            pairs = ((m.id, m.canonical_slug) for m in self.models.values())
+            self.index = ModelIndex(self.models, aliases_of(pairs))
+        return self.index.resolve(model_id)
 
     def describe(self) -> str:
         if self.source == "live":
@@ -77,19 +87,25 @@ class CatalogView:
         return {"source": self.source, "snapshot_date": self.snapshot_date, "note": self.note}
 
 
-@functools.lru_cache(maxsize=1)
 def load_snapshot() -> tuple[str, Mapping[str, ModelInfo]]:
-    """The shipped catalog snapshot: (its date, model id -> ModelInfo), read once."""
-    from .catalog import ModelInfo
+    """The shipped catalog snapshot: (its date, model id -> ModelInfo)."""
+    from .catalog.snapshot import shipped_snapshot
 
-    raw = json.loads(resources.files(__package__).joinpath(_SNAPSHOT).read_text("utf-8"))
-    models = {m.id: m for m in (ModelInfo.from_api(entry) for entry in raw["data"])}
-    return str(raw.get("snapshot_date") or "unknown date"), MappingProxyType(models)
+    snapshot = shipped_snapshot()
+    return snapshot.date, MappingProxyType(snapshot.models())
 
 
 def _snapshot_view(note: str) -> CatalogView:
-    date, models = load_snapshot()
-    return CatalogView(models=models, source="snapshot", snapshot_date=date, note=note)
+    from .catalog.snapshot import shipped_snapshot
+
+    snapshot = shipped_snapshot()
+    return CatalogView(
+        models=snapshot.index.records,
+        source="snapshot",
+        snapshot_date=snapshot.date,
+        note=note,
+        index=snapshot.index,
+    )
 
 
 def open_catalog(base_url: str, api_key: str | None, *, offline: bool = False) -> CatalogView:
@@ -102,11 +118,15 @@ def open_catalog(base_url: str, api_key: str | None, *, offline: bool = False) -
 
     catalog = ModelCatalog.shared(base_url, api_key)
     try:
-        models = catalog.models()
+        index = catalog.index()
     except Exception as exc:  # unreachable, refused, bad key: the snapshot still answers
         return _snapshot_view(f"the live catalog at {base_url} failed: {exc}")
     return CatalogView(
-        models=models, source="live", load_endpoints=catalog.endpoints, base_url=base_url
+        models=MappingProxyType(dict(index.records)),
+        source="live",
+        load_endpoints=catalog.endpoints,
+        base_url=base_url,
+        index=index,
     )
 
 
@@ -169,10 +189,21 @@ def explain(
     prefs: ProviderPreferences | None,
     preference: Preference,
 ) -> dict[str, Any]:
-    """Everything ``explain`` prints, as data; KeyError (holding close ids) for an unknown id."""
-    info = view.models.get(model_id)
+    """Everything ``explain`` prints, as data; KeyError (holding close ids) for an unknown id,
+    ValueError for an id OpenRouter would not accept or a preset alone (it has no record)."""
+    from .catalog.model_ids import parse_model_id
+
+    ref = parse_model_id(model_id)
+    if ref.model is None:
+        raise ValueError(
+            f"{model_id!r} is a preset alone: its model and settings live on OpenRouter's side "
+            "(https://openrouter.ai/settings/presets), so the catalog has no record to explain. "
+            "Explain the preset's model instead; with_structured_output on it needs an "
+            "explicit method."
+        )
+    info = view.resolve(model_id)
     if info is None:
-        close = difflib.get_close_matches(model_id, list(view.models), n=5, cutoff=0.5)
+        close = difflib.get_close_matches(ref.model, list(view.models), n=5, cutoff=0.5)
         raise KeyError(close)
     endpoints: Sequence[EndpointInfo] | None = None
     endpoint_note = ""
@@ -200,6 +231,8 @@ def explain(
     allowed_ids = {id(e) for e in allowed_endpoints(endpoints or [], prefs)}
     return {
         "model": info.id,
+        "requested": model_id,
+        "preset": ref.preset,
         "name": info.name,
         "catalog": view.as_json(),
         "context_length": info.context_length,
@@ -250,8 +283,10 @@ def format_explain(report: Mapping[str, Any], view: CatalogView) -> str:
         for k, v in (("only", routing["only"]), ("exclude", routing["exclude"]))
         if v
     )
-    lines = [
-        f"Model       {report['model']}  ({report['name']})",
+    lines = [f"Model       {report['model']}  ({report['name']})"]
+    if report["requested"] != report["model"]:
+        lines.append(_wrapped("Requested   ", _requested_note(report)))
+    lines += [
         _wrapped("Catalog     ", view.describe()),
         f"Context     {_count(report['context_length'])} tokens, "
         f"max output {_count(report['max_output_tokens'])}",
@@ -280,6 +315,16 @@ def format_explain(report: Mapping[str, Any], view: CatalogView) -> str:
         lines.append(f"Providers ({len(endpoints)}, from /endpoints):")
         lines.append(_endpoint_table(endpoints))
     return "\n".join(lines)
+
+
+def _requested_note(report: Mapping[str, Any]) -> str:
+    note = f"{report['requested']}: described by the catalog record of {report['model']}"
+    if report["preset"]:
+        note += (
+            f"; preset {report['preset']!r} is applied by OpenRouter, and its settings take "
+            "precedence over the routing shown here"
+        )
+    return note
 
 
 def _wrapped(label: str, text: str) -> str:
@@ -512,6 +557,9 @@ def _run_explain(args: argparse.Namespace, view: CatalogView, out: TextIO, err: 
     preference: Preference = "prefer_tools" if args.prefer_tools else None
     try:
         report = explain(view, args.model, prefs, preference)
+    except ValueError as refused:
+        print(str(refused), file=err)
+        return EXIT_ERROR
     except KeyError as missing:
         close = missing.args[0] if missing.args else []
         hint = f" Close ids: {', '.join(close)}." if close else ""

@@ -259,11 +259,21 @@ class ChatOpenRouter(BaseChatModel, SettingFields):
 
         key = self.api_key.get_secret_value() if self.api_key else None
         return ModelCatalog.shared(
-            self.base_url, key, timeout=self.timeout, headers=self._attribution_headers()
+            self.base_url,
+            key,
+            timeout=self.timeout,
+            headers=self._attribution_headers(),
+            max_retries=self.max_retries,
+            max_rate_limit_wait=self.max_rate_limit_wait,
         )
 
     def model_info(self) -> ModelInfo:
-        """This model's catalog record (loads the catalog on first use)."""
+        """This model's catalog record (loads the catalog on first use). For
+        ``model@preset/slug``, the record of the model part.
+
+        Raises:
+            ModelNotFoundError: an unknown id, or a preset alone (``@preset/slug``: no record).
+        """
         if self._info is None:
             self._remember(self.catalog.get(self.model))
         assert self._info is not None
@@ -279,17 +289,25 @@ class ChatOpenRouter(BaseChatModel, SettingFields):
         from .routing import validate_profile
 
         validate_profile(self.active_profile, info, self.catalog, name=self.default_profile)
-        self._info = info
-        if self.profile is None:
-            self.profile = _profile_of(info)
+        self._info = info  # llm.profile stays what construction found: one strategy per instance
 
     def _resolve_model_profile(self) -> ModelProfile | None:
-        # construction must not fail or hang on the network: only a catalog in memory or on disk
+        # construction must not fail or wait on the network: memory, disk, the shipped snapshot
         try:
-            info = self.catalog.cached(self.model)
+            info = self.catalog.offline_record(self.model)
         except Exception:
             return None
         return _profile_of(info) if info is not None else None
+
+    def _model_info_at_hand(self) -> ModelInfo | None:
+        """The record when it can be had without any I/O (an event loop may not wait): already
+        known, or in a copy in memory within its TTL with every fallback id. Else None."""
+        if self._info is not None:
+            return self._info
+        ids = [self.model, *(self.active_profile.models or ())]
+        if all(self.catalog.peek(model_id) is not None for model_id in ids):
+            return self.model_info()
+        return None
 
     @property
     def active_profile(self) -> Profile:
@@ -399,7 +417,10 @@ class ChatOpenRouter(BaseChatModel, SettingFields):
         return self._call_options(settings_headers(prepared.settings))
 
     def _info_or_none(self, model: str | None) -> ModelInfo | None:
-        """Catalog record of the model this call uses (a per-call ``model=`` override too)."""
+        """Catalog record of the model this call uses (a per-call ``model=`` override too);
+        None for a preset alone, which is sent without catalog checks."""
+        if _is_preset_alone(model or self.model):
+            return None
         try:
             if model is None or model == self.model:
                 return self.model_info()
@@ -409,6 +430,8 @@ class ChatOpenRouter(BaseChatModel, SettingFields):
             return None
 
     async def _ainfo_or_none(self, model: str | None) -> ModelInfo | None:
+        if _is_preset_alone(model or self.model):
+            return None
         try:
             if model is None or model == self.model:
                 return await self.amodel_info()
@@ -678,6 +701,12 @@ def _repoint_shared_limiters() -> None:
 
 
 at_fork_in_child(_repoint_shared_limiters)
+
+
+def _is_preset_alone(model_id: str) -> bool:
+    from .catalog.model_ids import parse_model_id
+
+    return parse_model_id(model_id).model is None
 
 
 def _profile_of(info: ModelInfo) -> ModelProfile:

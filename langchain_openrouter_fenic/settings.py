@@ -308,7 +308,8 @@ def _check_json(label: str, value: Any) -> None:
 
 
 def check_model_id(value: Any, label: str = "model") -> str:
-    """A model id must be a non-blank string without surrounding spaces."""
+    """A model id must be a non-blank string without surrounding spaces, in a form OpenRouter
+    accepts (``catalog.model_ids``); a deprecated variant (``:online``) warns once."""
     if not isinstance(value, str) or not value.strip():
         raise ValueError(
             f"{label}={value!r}: a model id is a non-empty string such as 'openai/gpt-4o-mini' "
@@ -316,6 +317,13 @@ def check_model_id(value: Any, label: str = "model") -> str:
         )
     if value != value.strip():
         raise ValueError(f"{label}={value!r}: remove the surrounding spaces.")
+    from .catalog.model_ids import parse_model_id, warn_deprecated_variants
+
+    try:
+        parse_model_id(value)  # `model@preset/slug` and `@preset/slug` are the '@' forms
+    except ValueError as exc:
+        raise ValueError(f"{label}={exc}") from None
+    warn_deprecated_variants(value)
     return value
 
 

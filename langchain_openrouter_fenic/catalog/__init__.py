@@ -2,8 +2,11 @@
 
 - ``records``: the frozen ``ModelInfo`` / ``EndpointInfo`` records and their translation from
   the API (pure; the bottom floor that the request builder and the strategy read);
-- ``model_catalog``: ``ModelCatalog``, the fetch with its memory and disk copies;
+- ``model_ids``: every model id form (variants, ``~`` aliases, presets) resolved to a record;
+- ``model_catalog``: ``ModelCatalog``, the live catalog with its memory and disk copies;
+- ``fetching``: its HTTP GETs, under the chat calls' retry policy;
 - ``disk_cache``: the on-disk copy shared by worker processes;
+- ``snapshot``: the catalog snapshot shipped in the package, read on first need;
 - ``single_flight``: one load per key at a time, shared by threads and event loops;
 - ``model_profile``: a LangChain ``ModelProfile`` derived from a ``ModelInfo``;
 - ``tap``: the hook through which cassette tests record and replay the catalog's requests.

@@ -14,7 +14,8 @@ Settings (read once, when a catalog is created):
                                             ``%LOCALAPPDATA%`` on Windows) +
                                             ``/langchain-openrouter-fenic``
 ``LANGCHAIN_OPENROUTER_FENIC_CACHE_TTL``    seconds a copy stays fresh (default 3600);
-                                            ``0`` disables the disk cache
+                                            ``0`` disables the disk cache (the copy in
+                                            memory still refreshes hourly)
 =========================================  ================================================
 
 Writes go to a temporary file in the same directory, then ``os.replace`` it over the old copy:
@@ -66,8 +67,8 @@ class CacheSettings:
 
     Attributes:
         directory: the cache directory, or None when the disk cache is disabled.
-        ttl: seconds a fetched catalog counts as fresh; 0 means "never refresh in memory and
-            keep no disk copy".
+        ttl: seconds a fetched catalog counts as fresh; 0 means "keep no disk copy" (the copy
+            in memory is then refreshed every ``DEFAULT_TTL_SECONDS``).
     """
 
     directory: Path | None
@@ -76,6 +77,12 @@ class CacheSettings:
     @property
     def enabled(self) -> bool:
         return self.directory is not None and self.ttl > 0
+
+    @property
+    def memory_ttl(self) -> float:
+        """Seconds the copy in memory is used before it is fetched again: the TTL, or the
+        default one when the disk cache is off — a process lives longer than a catalog."""
+        return self.ttl if self.ttl > 0 else DEFAULT_TTL_SECONDS
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,15 @@
 
 ``ModelCatalog.shared(base_url, key)`` is the one catalog of a (base_url, key) in this process. It
 is fetched on first use — never at import — from ``/models/user`` (the account's view: provider,
-privacy and guardrail settings hide models) or, when that is refused, from ``/models``; then
-translated into frozen :class:`ModelInfo` records (``_catalog_records``) and kept in memory and on
-disk (``_disk_cache``) for the TTL. Concurrent first uses, from threads or event loops, share one
-HTTP request (``_single_flight``).
+privacy and guardrail settings hide models) or, when that is refused, from ``/models``
+(``fetching``, under the chat calls' retry policy); then translated into frozen
+:class:`ModelInfo` records and kept in memory and on disk (``disk_cache``) for the TTL. Concurrent
+first uses, from threads or event loops, share one HTTP request (``single_flight``); async loads
+do their disk I/O in a worker thread, so an event loop only waits on sockets.
 
-``?output_modalities=all`` is sent because ``/models`` lists only text-output models by default;
-image-output models would otherwise be "unknown".
+Every model id form OpenRouter accepts is resolved by ``model_ids`` (variants, ``~`` aliases,
+presets). An id the copy lacks is refetched once (at most once a minute) before it is reported
+unknown: models are published every day.
 """
 
 from __future__ import annotations
@@ -28,15 +30,10 @@ from urllib.parse import quote
 from pydantic import SecretStr
 
 from .._process_local import ForkSafeLock, ProcessRegistry
-from ..errors import (
-    AuthenticationError,
-    ModelNotFoundError,
-    NotFoundError,
-    OpenRouterError,
-    PermissionDeniedError,
-    ResponseParseError,
-)
+from ..errors import ModelNotFoundError, NotFoundError, OpenRouterError, ResponseParseError
 from . import disk_cache, tap
+from .fetching import USER_MODELS, CatalogHttp
+from .model_ids import ModelIndex, parse_model_id
 from .records import (
     EndpointInfo,
     FrozenMapping,
@@ -46,40 +43,26 @@ from .records import (
     translate_entries,
 )
 from .single_flight import SingleFlight
+from .snapshot import shipped_snapshot
 
 __all__ = ["EndpointInfo", "FrozenMapping", "ModelCatalog", "ModelInfo", "estimate_cost"]
 
 logger = logging.getLogger(__name__)
 
-_USER_MODELS, _ALL_MODELS = "/models/user", "/models"
-_QUERY = "?output_modalities=all"
-_REFUSED = (AuthenticationError, PermissionDeniedError, NotFoundError)
-# suffixes that pick a routing mode of a model, not another model: resolved to the base entry
-_ROUTING_SUFFIXES = frozenset({"online", "nitro", "floor"})
 _STALE_RETRY_SECONDS = 60.0  # after a failed refresh, a stale copy is served this long
-_DEFAULT_TIMEOUT = 30.0
+_REFETCH_SECONDS = 60.0  # an id the copy lacks triggers at most one refetch this often
 
 
 @dataclass(frozen=True)
 class _State:
-    models: Mapping[str, ModelInfo]
-    aliases: Mapping[str, str]  # canonical slug -> id
+    index: ModelIndex
     fetched_at: float
     refresh_at: float
     source: str  # where it came from, for messages
 
-
-def _entries_of(body: Any, url: str) -> list[Any]:
-    data = body.get("data") if isinstance(body, Mapping) else body
-    if not isinstance(data, list):
-        raise ResponseParseError(
-            f"{url} answered without a 'data' list ({str(body)[:200]}); is base_url an "
-            "OpenRouter-compatible API (e.g. https://openrouter.ai/api/v1)?"
-        )
-    total = body.get("total_count") if isinstance(body, Mapping) else None
-    if isinstance(total, int) and total > len(data):
-        logger.warning("%s listed %d of %d models; the rest are unknown.", url, len(data), total)
-    return data
+    @property
+    def models(self) -> Mapping[str, ModelInfo]:
+        return self.index.records
 
 
 def _key_digest(api_key: str | None) -> str:
@@ -97,8 +80,10 @@ class ModelCatalog:
         fetch_json / afetch_json: ``path -> decoded JSON`` replacing the HTTP transport (tests,
             custom transports); ``path`` is relative to ``base_url``. With only ``fetch_json``,
             async callers run it in a worker thread.
-        cache: disk-cache settings; default from the environment (``_disk_cache``).
+        cache: disk-cache settings; default from the environment (``disk_cache``).
         clock: wall clock in seconds (shared with other processes through the disk copy).
+        max_retries / max_rate_limit_wait: the retry policy of the catalog's GETs, as
+            ``ChatOpenRouter``'s (2 retries; a 429 reset up to 60 s away is waited for).
     """
 
     # empty again in a forked child, like every process-wide registry (``_process_local``)
@@ -117,16 +102,27 @@ class ModelCatalog:
         afetch_json: Callable[[str], Awaitable[Any]] | None = None,
         cache: disk_cache.CacheSettings | None = None,
         clock: Callable[[], float] = time.time,
+        max_retries: int = 2,
+        max_rate_limit_wait: float = 60.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._api_key = SecretStr(api_key) if api_key else None
-        self._timeout, self._headers = timeout, dict(headers or {})
-        self._fetch_json, self._afetch_json = fetch_json, afetch_json
+        self._http = CatalogHttp(
+            self.base_url,
+            self._api_key,
+            timeout=timeout,
+            headers=headers or {},
+            fetch_json=fetch_json,
+            afetch_json=afetch_json,
+            max_retries=max_retries,
+            max_rate_limit_wait=max_rate_limit_wait,
+        )
         self._cache = cache if cache is not None else disk_cache.settings_from_env()
         self._clock = clock
-        self._ttl = self._cache.ttl
+        self._ttl = self._cache.memory_ttl
         self._state: _State | None = None
         self._state_lock = ForkSafeLock()
+        self._next_refetch = float("-inf")
         self._flight = SingleFlight()
         self._endpoints: dict[str, tuple[float, tuple[EndpointInfo, ...]]] = {}
 
@@ -138,11 +134,21 @@ class ModelCatalog:
         *,
         timeout: float | None = None,
         headers: Mapping[str, str] | None = None,
+        max_retries: int = 2,
+        max_rate_limit_wait: float = 60.0,
     ) -> ModelCatalog:
         """The process-wide catalog of this (base_url, key); the first caller's options win."""
         scope = (base_url.rstrip("/"), _key_digest(api_key))
         return cls._registry.get_or_create(
-            scope, lambda: cls(base_url, api_key, timeout=timeout, headers=headers)
+            scope,
+            lambda: cls(
+                base_url,
+                api_key,
+                timeout=timeout,
+                headers=headers,
+                max_retries=max_retries,
+                max_rate_limit_wait=max_rate_limit_wait,
+            ),
         )
 
     @classmethod
@@ -158,16 +164,35 @@ class ModelCatalog:
 
     # -- public lookups ------------------------------------------------------------------------
     def get(self, model_id: str) -> ModelInfo:
-        """The entry of ``model_id`` (loads the catalog on first use).
+        """The entry that describes ``model_id`` (loads the catalog on first use).
+
+        Every id form resolves (``model_ids``): variants, ``~`` aliases, canonical slugs and
+        ``model@preset/slug`` (its model part). An id the copy lacks is refetched first (once a
+        minute at most), since OpenRouter publishes models between two loads.
 
         Raises:
-            ModelNotFoundError: not in the catalog; ``suggestions`` lists up to 5 close ids.
+            ModelNotFoundError: not in the catalog (``suggestions`` lists up to 5 close ids), or
+                a preset alone (``@preset/slug``), whose model the catalog cannot know.
             OpenRouterError: the catalog could not be loaded and no cached copy exists.
         """
-        return self._lookup(self._current(), model_id)
+        state = self._current()
+        info = _resolve(state, model_id)
+        if info is None and parse_model_id(model_id).model:
+            state = self._flight.run("refetch", lambda: self._refetch(state))
+            info = _resolve(state, model_id)
+        if info is None:
+            raise _not_found(state, model_id)
+        return info
 
     async def aget(self, model_id: str) -> ModelInfo:
-        return self._lookup(await self._acurrent(), model_id)
+        state = await self._acurrent()
+        info = _resolve(state, model_id)
+        if info is None and parse_model_id(model_id).model:
+            state = await self._flight.arun("refetch", lambda: self._arefetch(state))
+            info = _resolve(state, model_id)
+        if info is None:
+            raise _not_found(state, model_id)
+        return info
 
     def models(self) -> Mapping[str, ModelInfo]:
         """Every entry, by id (read-only)."""
@@ -176,27 +201,49 @@ class ModelCatalog:
     async def amodels(self) -> Mapping[str, ModelInfo]:
         return MappingProxyType(dict((await self._acurrent()).models))
 
+    def index(self) -> ModelIndex:
+        """The loaded catalog as a :class:`~.model_ids.ModelIndex` (resolves every id form)."""
+        return self._current().index
+
+    def peek(self, model_id: str) -> ModelInfo | None:
+        """The entry from a copy in memory that is within its TTL — no I/O at all, no refetch;
+        None otherwise. What an event loop may read without waiting."""
+        state = self._state
+        if state is None or self._due(state):
+            return None
+        return _resolve(state, model_id)
+
     def cached(self, model_id: str) -> ModelInfo | None:
         """The entry from memory or the disk copy (of any age) — never the network; None when
         neither has it. For construction-time work that must not block."""
+        state = self._state or self._state_from_disk_if_empty(self._read_disk())
+        return _resolve(state, model_id) if state is not None else None
+
+    def offline_record(self, model_id: str) -> ModelInfo | None:
+        """The best entry without network, for ``llm.profile``: memory, else the disk copy when
+        fresh (or stale but newer than the shipped snapshot), else the shipped snapshot."""
         state = self._state
         if state is None:
             disk = self._read_disk()
-            if disk is None:
-                return None
-            state = self._set_state(self._state_from_disk(disk), only_if_empty=True)
-        return self._resolve(state, model_id)
+            if disk is not None and (
+                self._clock() < disk.fetched_at + self._ttl
+                or disk.fetched_at >= shipped_snapshot().taken_at
+            ):
+                state = self._state_from_disk_if_empty(disk)
+        found = _resolve(state, model_id) if state is not None else None
+        return found if found is not None else shipped_snapshot().index.resolve(model_id)
 
     def endpoints(self, model_id: str) -> list[EndpointInfo]:
-        """The model's provider endpoints (cached for the TTL); HTTP errors propagate."""
-        slugs = self._endpoint_slugs(model_id)
+        """The provider endpoints of the model that describes ``model_id`` (a variant's base
+        model; cached for the TTL); HTTP errors propagate, ModelNotFoundError for an unknown id."""
+        slugs = self._endpoint_slugs(self.get(model_id))
         hit = self._fresh_endpoints(slugs[0])
         if hit is None:
             hit = self._flight.run("endpoints:" + slugs[0], lambda: self._load_endpoints(slugs))
         return list(hit)
 
     async def aendpoints(self, model_id: str) -> list[EndpointInfo]:
-        slugs = self._endpoint_slugs(model_id)
+        slugs = self._endpoint_slugs(await self.aget(model_id))
         hit = self._fresh_endpoints(slugs[0])
         if hit is None:
             hit = await self._flight.arun(
@@ -204,23 +251,11 @@ class ModelCatalog:
             )
         return list(hit)
 
-    # -- resolution ----------------------------------------------------------------------------
-    def _resolve(self, state: _State, model_id: str) -> ModelInfo | None:
-        found = state.models.get(model_id) or state.models.get(state.aliases.get(model_id, ""))
-        if found is not None:
-            if (recorder := tap.installed()) is not None:
-                recorder.found(found.id)
-            return found
-        base, _, suffix = model_id.rpartition(":")
-        if base and suffix in _ROUTING_SUFFIXES:
-            return self._resolve(state, base)
-        return None
-
-    def _lookup(self, state: _State, model_id: str) -> ModelInfo:
-        info = self._resolve(state, model_id)
-        if info is None:
-            raise _not_found(state, model_id)
-        return info
+    def peek_endpoints(self, model_id: str) -> list[EndpointInfo] | None:
+        """The model's endpoints when a copy within its TTL is in memory (no I/O), else None."""
+        info = self.peek(model_id)
+        hit = self._fresh_endpoints(info.id) if info is not None else None
+        return list(hit) if hit is not None else None
 
     # -- loading -------------------------------------------------------------------------------
     def _current(self) -> _State:
@@ -238,15 +273,21 @@ class ModelCatalog:
     def _due(self, state: _State) -> bool:
         return self._clock() >= state.refresh_at
 
+    def _fresh_disk_state(self, disk: disk_cache.CachedCatalog | None) -> _State | None:
+        if disk is not None and self._clock() < disk.fetched_at + self._ttl:
+            return self._set_state(self._state_from_disk(disk))
+        return None
+
     def _load(self) -> _State:
         current = self._state
         if current is not None and not self._due(current):
             return current  # loaded by the leader we waited behind
         disk = self._read_disk()
-        if disk is not None and self._clock() < disk.fetched_at + self._ttl:
-            return self._set_state(self._state_from_disk(disk))
+        fresh = self._fresh_disk_state(disk)
+        if fresh is not None:
+            return fresh
         try:
-            entries, path = self._fetch_models()
+            entries, path = self._http.fetch_models()
         except OpenRouterError as exc:
             return self._fall_back(exc, current, disk)
         return self._install(entries, path)
@@ -255,72 +296,58 @@ class ModelCatalog:
         current = self._state
         if current is not None and not self._due(current):
             return current
-        disk = self._read_disk()
-        if disk is not None and self._clock() < disk.fetched_at + self._ttl:
-            return self._set_state(self._state_from_disk(disk))
+        disk = await asyncio.to_thread(self._read_disk)
+        fresh = self._fresh_disk_state(disk)
+        if fresh is not None:
+            return fresh
         try:
-            entries, path = await self._afetch_models()
+            entries, path = await self._http.afetch_models()
         except OpenRouterError as exc:
             return self._fall_back(exc, current, disk)
+        return await asyncio.to_thread(self._install, entries, path)
+
+    def _refetch_claim(self, seen: _State) -> _State | None:
+        """Before refetching for an id ``seen`` lacks: a newer copy (memory, or the disk copy
+        another process wrote) to look in instead, or None to go and fetch. A refetch in the
+        last minute answers the copy we have."""
+        current = self._state or seen
+        if current.fetched_at > seen.fetched_at:
+            return current
+        disk = self._read_disk()
+        if disk is not None and disk.fetched_at > current.fetched_at:
+            return self._set_state(self._state_from_disk(disk))
+        with self._state_lock:
+            now = self._clock()
+            if now < self._next_refetch:
+                return current
+            self._next_refetch = now + _REFETCH_SECONDS
+        return None
+
+    def _refetch(self, seen: _State) -> _State:
+        newer = self._refetch_claim(seen)
+        if newer is not None:
+            return newer
+        try:
+            entries, path = self._http.fetch_models()
+        except OpenRouterError as exc:
+            _log_refetch_failed(exc)
+            return self._state or seen
         return self._install(entries, path)
 
-    def _fetch_models(self) -> tuple[list[Any], str]:
-        if self._api_key is not None:
-            try:
-                return _entries_of(self._get(_USER_MODELS + _QUERY), _USER_MODELS), _USER_MODELS
-            except _REFUSED as exc:
-                _log_refused(exc)
-        return _entries_of(self._get(_ALL_MODELS + _QUERY), _ALL_MODELS), _ALL_MODELS
-
-    async def _afetch_models(self) -> tuple[list[Any], str]:
-        if self._api_key is not None:
-            try:
-                body = await self._aget(_USER_MODELS + _QUERY)
-                return _entries_of(body, _USER_MODELS), _USER_MODELS
-            except _REFUSED as exc:
-                _log_refused(exc)
-        return _entries_of(await self._aget(_ALL_MODELS + _QUERY), _ALL_MODELS), _ALL_MODELS
-
-    def _get(self, path: str) -> Any:
-        recorder = tap.installed()  # cassette tests: the catalog comes from a recorded file
-        if recorder is not None:
-            return recorder.get(self.base_url, path, lambda: self._fetch(path))
-        return self._fetch(path)
-
-    async def _aget(self, path: str) -> Any:
-        recorder = tap.installed()
-        if recorder is not None:
-            return await recorder.aget(self.base_url, path, lambda: self._afetch(path))
-        return await self._afetch(path)
-
-    def _fetch(self, path: str) -> Any:
-        if self._fetch_json is not None:
-            return self._fetch_json(path)
-        from ..wire import transport
-
-        return transport.get_json(self.base_url, path, **self._transport_kwargs())
-
-    async def _afetch(self, path: str) -> Any:
-        if self._afetch_json is not None:
-            return await self._afetch_json(path)
-        if self._fetch_json is not None:
-            return await asyncio.to_thread(self._fetch_json, path)
-        from ..wire import transport
-
-        return await transport.aget_json(self.base_url, path, **self._transport_kwargs())
-
-    def _transport_kwargs(self) -> dict[str, Any]:
-        return {
-            "api_key": self._api_key.get_secret_value() if self._api_key else None,
-            "timeout": self._timeout or _DEFAULT_TIMEOUT,
-            "headers": self._headers,
-        }
+    async def _arefetch(self, seen: _State) -> _State:
+        newer = await asyncio.to_thread(self._refetch_claim, seen)
+        if newer is not None:
+            return newer
+        try:
+            entries, path = await self._http.afetch_models()
+        except OpenRouterError as exc:
+            _log_refetch_failed(exc)
+            return self._state or seen
+        return await asyncio.to_thread(self._install, entries, path)
 
     def _install(self, entries: list[Any], path: str) -> _State:
         now = self._clock()
-        models, aliases = translate_entries(entries)
-        refresh_at = now + self._ttl if self._ttl > 0 else float("inf")
-        state = _State(models, aliases, now, refresh_at, self.base_url + path)
+        state = _State(_index(entries), now, now + self._ttl, self.base_url + path)
         if self._cache.enabled:
             disk_cache.write_catalog(
                 self._cache_path(), entries, fetched_at=now, source=path, base_url=self.base_url
@@ -361,19 +388,22 @@ class ModelCatalog:
         return disk_cache.read_catalog(self._cache_path()) if self._cache.enabled else None
 
     def _state_from_disk(self, disk: disk_cache.CachedCatalog) -> _State:
-        models, aliases = translate_entries(disk.entries)
         refresh_at = disk.fetched_at + self._ttl
-        return _State(models, aliases, disk.fetched_at, refresh_at, f"the disk cache {disk.path}")
+        source = f"the disk cache {disk.path}"
+        return _State(_index(disk.entries), disk.fetched_at, refresh_at, source)
+
+    def _state_from_disk_if_empty(self, disk: disk_cache.CachedCatalog | None) -> _State | None:
+        if disk is None:
+            return None
+        return self._set_state(self._state_from_disk(disk), only_if_empty=True)
 
     # -- endpoints -----------------------------------------------------------------------------
-    def _endpoint_slugs(self, model_id: str) -> list[str]:
-        """The model id (documented ``{author}/{slug}``), then the canonical slug that the
+    @staticmethod
+    def _endpoint_slugs(info: ModelInfo) -> list[str]:
+        """The catalog id (documented ``{author}/{slug}``), then the canonical slug that the
         catalog's own ``links.details`` uses, for ids OpenRouter answers 404 under."""
-        base, _, suffix = model_id.rpartition(":")
-        slugs = [base if base and suffix in _ROUTING_SUFFIXES else model_id]
-        state = self._state
-        info = self._resolve(state, model_id) if state is not None else None
-        if info is not None and info.canonical_slug and info.canonical_slug != slugs[0]:
+        slugs = [info.id]
+        if info.canonical_slug and info.canonical_slug != info.id:
             slugs.append(info.canonical_slug)
         return slugs
 
@@ -390,10 +420,10 @@ class ModelCatalog:
             return hit
         for slug in slugs[:-1]:
             try:
-                return self._keep(slugs[0], self._get(self._endpoints_path(slug)))
+                return self._keep(slugs[0], self._http.get(self._endpoints_path(slug)))
             except NotFoundError:
                 continue
-        return self._keep(slugs[0], self._get(self._endpoints_path(slugs[-1])))
+        return self._keep(slugs[0], self._http.get(self._endpoints_path(slugs[-1])))
 
     async def _aload_endpoints(self, slugs: list[str]) -> tuple[EndpointInfo, ...]:
         hit = self._fresh_endpoints(slugs[0])
@@ -401,10 +431,10 @@ class ModelCatalog:
             return hit
         for slug in slugs[:-1]:
             try:
-                return self._keep(slugs[0], await self._aget(self._endpoints_path(slug)))
+                return self._keep(slugs[0], await self._http.aget(self._endpoints_path(slug)))
             except NotFoundError:
                 continue
-        return self._keep(slugs[0], await self._aget(self._endpoints_path(slugs[-1])))
+        return self._keep(slugs[0], await self._http.aget(self._endpoints_path(slugs[-1])))
 
     def _keep(self, slug: str, body: Any) -> tuple[EndpointInfo, ...]:
         data = as_mapping(as_mapping(body).get("data"))
@@ -415,19 +445,30 @@ class ModelCatalog:
                 f"({str(body)[:200]})."
             )
         endpoints = tuple(EndpointInfo.from_api(e) for e in raw if isinstance(e, Mapping))
-        expires = self._clock() + self._ttl if self._ttl > 0 else float("inf")
-        self._endpoints[slug] = (expires, endpoints)
+        self._endpoints[slug] = (self._clock() + self._ttl, endpoints)
         return endpoints
+
+
+def _resolve(state: _State, model_id: str) -> ModelInfo | None:
+    """``model_id``'s record in this copy; an installed tap (cassette tests) hears what was found,
+    so that a recorded catalog keeps the models the tests used."""
+    found = state.index.resolve(model_id)
+    if found is not None and (recorder := tap.installed()) is not None:
+        recorder.found(found.id)
+    return found
+
+
+def _index(entries: list[Any]) -> ModelIndex:
+    return ModelIndex(*translate_entries(entries))
 
 
 # --------------------------------------------------------------------------------------------
 # messages
 
 
-def _log_refused(exc: OpenRouterError) -> None:
-    logger.info(
-        "OpenRouter refused /models/user (HTTP %s); using the public /models catalog.",
-        exc.status_code,
+def _log_refetch_failed(exc: OpenRouterError) -> None:
+    logger.warning(
+        "Could not refetch the OpenRouter model catalog for a model it did not list (%s).", exc
     )
 
 
@@ -442,16 +483,24 @@ def _suggestions(model_id: str, ids: list[str]) -> list[str]:
 
 
 def _not_found(state: _State, model_id: str) -> ModelNotFoundError:
-    suggestions = _suggestions(model_id, list(state.models))
+    ref = parse_model_id(model_id)
+    if ref.model is None:
+        return ModelNotFoundError(
+            f"{model_id!r} is a preset alone: its model and settings live on OpenRouter's side, "
+            "so the model catalog has no record of it. Requests with it are sent without "
+            "catalog checks; name the model too ('author/model@preset/slug') to have them.",
+            suggestions=[],
+        )
+    suggestions = _suggestions(ref.model, list(state.models))
     hint = f" Close ids: {', '.join(suggestions)}." if suggestions else ""
     account = (
         " /models/user hides models that the account's provider and privacy settings exclude "
         "(https://openrouter.ai/settings/privacy)."
-        if state.source.endswith(_USER_MODELS)
+        if state.source.endswith(USER_MODELS)
         else ""
     )
     return ModelNotFoundError(
-        f"Model {model_id!r} is not in OpenRouter's model catalog ({len(state.models)} models "
+        f"Model {ref.model!r} is not in OpenRouter's model catalog ({len(state.models)} models "
         f"from {state.source}).{hint} Check the id at https://openrouter.ai/models.{account}",
         suggestions=suggestions,
     )

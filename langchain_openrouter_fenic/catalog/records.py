@@ -12,6 +12,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .model_ids import aliases_of
+
 __all__ = [
     "EndpointInfo",
     "FrozenMapping",
@@ -292,9 +294,4 @@ def translate_entries(entries: list[Any]) -> tuple[dict[str, ModelInfo], dict[st
             logger.debug("Catalog entry skipped: %s", exc)
             continue
         models[info.id] = info
-    aliases: dict[str, str] = {}
-    # "x/y:thinking" shares its canonical slug with "x/y": the plain id wins the alias
-    for info in sorted(models.values(), key=lambda m: ":" in m.id):
-        if info.canonical_slug and info.canonical_slug not in models:
-            aliases.setdefault(info.canonical_slug, info.id)
-    return models, aliases
+    return models, aliases_of((m.id, m.canonical_slug) for m in models.values())

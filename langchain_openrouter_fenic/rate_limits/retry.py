@@ -10,7 +10,8 @@
   instant, plus a little jitter) and jittered exponential backoff otherwise. A server wait longer
   than ``max_rate_limit_wait`` (a daily free-tier quota) raises ``RateLimitError`` at once,
   saying when the limit resets.
-- When the retries run out, the last error is raised as it was (never tenacity's RetryError).
+- When the retries run out, the last error is raised (never tenacity's RetryError), its message
+  ending with what was done: "Sent 3 times (max_retries=2)." or "Not retried (max_retries=0).".
 - While ``waits.skipped()`` is active (replaying cassettes) the waits are computed, not slept.
 """
 
@@ -92,6 +93,7 @@ class _Policy:
         self.skip_acquire = first_attempt_acquired
         self.wall_clock, self.rng = wall_clock, rng
         self.server_wait: float | None = None  # what the last failure asked for, in seconds
+        self.attempts = 0
 
     # -- around each attempt -------------------------------------------------------------
     def acquire(self) -> BaseRateLimiter | None:
@@ -156,6 +158,20 @@ class _Policy:
         }
 
     # -- messages ------------------------------------------------------------------------
+    def tell_what_was_done(self, err: BaseException) -> None:
+        """End the final error's message with how often the request was sent, when retrying
+        was on the table (a retryable error); other errors are never sent twice."""
+        if not isinstance(err, RETRYABLE) or self.attempts == 0:
+            return  # not retryable, or refused before anything was sent
+        if self.attempts > 1:
+            note = f"Sent {self.attempts} times (max_retries={self.max_retries})."
+        elif self.max_retries == 0:
+            note = "Not retried (max_retries=0)."
+        else:
+            return  # raised at once with its own reason (a reset too far away)
+        err.message = f"{err.message} {note}"
+        err.args = (err.message,)
+
     def _too_long(self, err: RateLimitError, wait: float) -> RateLimitError:
         advice = resets_advice(wait, self.max_rate_limit_wait, self.wall_clock())
         return type(err)(
@@ -216,6 +232,7 @@ def call_with_retries(
             except RateLimitError as err:
                 policy.refused(err)
                 raise
+        policy.attempts += 1
         try:
             result = attempt()
         except Exception as err:
@@ -225,7 +242,11 @@ def call_with_retries(
         return result
 
     retrying = Retrying(sleep=waits.sleep_unless_skipped(sleep), **policy.retrying_options())
-    return retrying(once)
+    try:
+        return retrying(once)
+    except OpenRouterError as err:
+        policy.tell_what_was_done(err)
+        raise
 
 
 async def acall_with_retries(
@@ -259,6 +280,7 @@ async def acall_with_retries(
             except RateLimitError as err:
                 policy.refused(err)
                 raise
+        policy.attempts += 1
         try:
             result = await attempt()
         except Exception as err:
@@ -270,4 +292,8 @@ async def acall_with_retries(
     retrying = AsyncRetrying(
         sleep=waits.asleep_unless_skipped(async_sleep), **policy.retrying_options()
     )
-    return await retrying(once)
+    try:
+        return await retrying(once)
+    except OpenRouterError as err:
+        policy.tell_what_was_done(err)
+        raise

@@ -16,19 +16,24 @@ endpoints found that can handle the requested parameters" to a forced tool call.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.runnables import Runnable, RunnableLambda, RunnableMap, RunnablePassthrough
 
+from ..catalog.model_ids import parse_model_id
 from ..errors import (
     ModelNotFoundError,
     NoEndpointsError,
     OpenRouterError,
     StructuredOutputUnsupportedError,
 )
+from .deferred import defer
 from .parsers import StructuredReplyError, parse_json_reply, parse_tool_reply
 from .schema import (
     OutputSchema,
@@ -49,7 +54,7 @@ from .strategy import (
 if TYPE_CHECKING:
     from langchain_core.language_models import LanguageModelInput
 
-    from ..catalog import ModelInfo
+    from ..catalog import EndpointInfo, ModelInfo
     from ..chat_models import ChatOpenRouter
 
 __all__ = [
@@ -145,10 +150,16 @@ def with_structured_output(
         strict_capabilities: False skips the catalog check of a forced ``method`` (and does not
             send ``provider.require_parameters``), for when the catalog is known to be wrong.
 
+    The choice is made here when the catalog data is at hand. Inside a running event loop
+    without it (nothing in memory yet), the choice is deferred to the runnable's first call,
+    where ``ainvoke`` / ``astream`` await the catalog instead of blocking the loop: made once,
+    before any chat request, with the same errors.
+
     Raises:
         StructuredOutputUnsupportedError: the model (or the providers the routing allows)
             supports no strategy, or a forced ``method`` it does not list — before any request.
-        ValueError: an unusable schema, or ``strict`` with json_mode.
+        ValueError: an unusable schema, ``strict`` with json_mode, or a preset alone
+            (``@preset/slug``) without a ``method``.
     """
     if method is not None and method not in _NEEDS:
         raise ValueError(
@@ -158,29 +169,110 @@ def with_structured_output(
     output = _normalize(schema, method)
     if strict is not None and method == "json_mode":
         raise ValueError("with_structured_output: `strict` does not apply to method='json_mode'.")
-    strict_schema = strict is not False
-    require = strict_capabilities
-    if method is not None:
-        if strict_capabilities:
-            _check_forced(_model_info(llm), method)
-        return _pipeline(llm, output, method, strict_schema, include_raw, require)
-
-    profile = llm.active_profile
-    decision = decide_strategy(
-        _model_info(llm),
-        provider=profile.provider,
-        preference=profile.structured_output_strategy,
-        load_endpoints=lambda model_id: llm.catalog.endpoints(model_id),
+    ref = parse_model_id(llm.model)
+    plan = _Plan(
+        llm,
+        output,
+        method,
+        strict=strict is not False,
+        include_raw=include_raw,
+        # a request's `provider` replaces a preset's whole `provider` object: never send one
+        require_parameters=strict_capabilities and ref.preset is None,
     )
-    assert output is not None  # _normalize demands a schema unless json_mode
-    primary = _pipeline(llm, output, decision.method, strict_schema, include_raw, require)
-    if decision.method == "json_schema" and decision.tools_possible:
-        recovery = RunnableLambda(partial(_announce_recovery, llm.model), name="ToolsRecovery")
-        fallback = recovery | _pipeline(
-            llm, output, "function_calling", strict_schema, include_raw, require
+    if ref.model is None:  # a preset alone: no catalog record to check or choose from
+        if method is None:
+            raise ValueError(_preset_needs_a_method(llm.model))
+        return plan.pipeline(method)
+    if method is not None and not strict_capabilities:
+        return plan.pipeline(method)
+    if _in_running_loop() and not plan.at_hand():
+        return defer(plan.decide, plan.adecide)
+    return plan.decide()
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Everything ``with_structured_output`` was given; the decision needs only the catalog."""
+
+    llm: ChatOpenRouter
+    output: OutputSchema | None
+    method: ForcedMethod | None
+    strict: bool
+    include_raw: bool
+    require_parameters: bool
+
+    def at_hand(self) -> bool:
+        """Whether deciding now needs no I/O (the record, and endpoints if they can matter)."""
+        info = self.llm._model_info_at_hand()
+        if info is None:
+            return False
+        if self.method is not None or not self._endpoints_matter(info):
+            return True
+        return self.llm.catalog.peek_endpoints(info.id) is not None
+
+    def decide(self) -> Runnable[LanguageModelInput, Any]:
+        return self._build(_model_info(self.llm), self.llm.catalog.endpoints)
+
+    async def adecide(self) -> Runnable[LanguageModelInput, Any]:
+        info = await _amodel_info(self.llm)
+        if self.method is not None or not self._endpoints_matter(info):
+            return self._build(info, None)
+        try:
+            endpoints = await self.llm.catalog.aendpoints(info.id)
+        except Exception as exc:  # decide_strategy reports it and uses the model-level rule
+            return self._build(info, partial(_raise, exc))
+        return self._build(info, lambda _model_id: endpoints)
+
+    def _endpoints_matter(self, info: ModelInfo) -> bool:
+        profile = self.llm.active_profile
+        return needs_endpoint_check(info, profile.provider, profile.structured_output_strategy)
+
+    def _build(
+        self, info: ModelInfo, load_endpoints: Callable[[str], Sequence[EndpointInfo]] | None
+    ) -> Runnable[LanguageModelInput, Any]:
+        if self.method is not None:
+            _check_forced(info, self.method)
+            return self.pipeline(self.method)
+        profile = self.llm.active_profile
+        decision = decide_strategy(
+            info,
+            provider=profile.provider,
+            preference=profile.structured_output_strategy,
+            load_endpoints=load_endpoints,
         )
-        return primary.with_fallbacks([fallback], exceptions_to_handle=(NoEndpointsError,))
-    return primary
+        primary = self.pipeline(decision.method)
+        if decision.method == "json_schema" and decision.tools_possible:
+            announce = partial(_announce_recovery, self.llm.model)
+            recovery = RunnableLambda(announce, name="ToolsRecovery")
+            fallback = recovery | self.pipeline("function_calling")
+            return primary.with_fallbacks([fallback], exceptions_to_handle=(NoEndpointsError,))
+        return primary
+
+    def pipeline(self, method: ForcedMethod) -> Runnable[LanguageModelInput, Any]:
+        return _pipeline(
+            self.llm, self.output, method, self.strict, self.include_raw, self.require_parameters
+        )
+
+
+def _raise(exc: Exception, _model_id: str) -> Sequence[EndpointInfo]:
+    raise exc
+
+
+def _in_running_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _preset_needs_a_method(model_id: str) -> str:
+    return (
+        f"with_structured_output on model={model_id!r}: a preset alone keeps its model on "
+        "OpenRouter's side, so the catalog cannot tell which structured-output method it "
+        "supports. Pass method='json_schema', 'function_calling' or 'json_mode' (it is sent "
+        "without catalog checks), or name the model too: 'author/model@preset/slug'."
+    )
 
 
 def _model_info(llm: ChatOpenRouter) -> ModelInfo:
@@ -190,12 +282,25 @@ def _model_info(llm: ChatOpenRouter) -> ModelInfo:
     except (ModelNotFoundError, StructuredOutputUnsupportedError):
         raise
     except OpenRouterError as exc:
-        hint = (
-            " with_structured_output chooses its method from this catalog; to build the chain "
-            "without it, pass method='json_schema' (or 'function_calling') and "
-            "strict_capabilities=False."
-        )
-        raise type(exc)(str(exc) + hint, **exc._state()) from exc
+        raise _without_catalog(exc) from exc
+
+
+async def _amodel_info(llm: ChatOpenRouter) -> ModelInfo:
+    try:
+        return await llm.amodel_info()
+    except (ModelNotFoundError, StructuredOutputUnsupportedError):
+        raise
+    except OpenRouterError as exc:
+        raise _without_catalog(exc) from exc
+
+
+def _without_catalog(exc: OpenRouterError) -> OpenRouterError:
+    hint = (
+        " with_structured_output chooses its method from this catalog; to build the chain "
+        "without it, pass method='json_schema' (or 'function_calling') and "
+        "strict_capabilities=False."
+    )
+    return type(exc)(str(exc) + hint, **exc._state())
 
 
 def _normalize(schema: Any, method: ForcedMethod | None) -> OutputSchema | None:

@@ -76,15 +76,15 @@ _ADVICE: dict[type[errors.OpenRouterError], str] = {
         "Check the key's restrictions, guardrails and the region it is used from."
     ),
     errors.RateLimitError: (
-        "Requests are retried up to max_retries times after the reset; to raise the limit add "
-        "credits, use a paid (non-:free) model, or your own provider key (BYOK)."
+        "To raise the limit add credits, use a paid (non-:free) model, or your own provider "
+        "key (BYOK)."
     ),
     errors.RequestTimeoutError: "Retry, or shorten the request.",
     errors.PayloadTooLargeError: "Shorten the prompt or the attachments.",
     errors.UnprocessableEntityError: "Fix the request parameter named in the message.",
     errors.BadRequestError: "Fix the request parameter named in the message.",
     errors.ServerError: (
-        "A temporary failure, retried up to max_retries times; fallback models "
+        "A temporary failure: try again later; fallback models "
         "(ChatOpenRouter(models=[...])) let OpenRouter switch model."
     ),
     errors.ResponseParseError: "OpenRouter sent a body that is not valid JSON; retry the request.",
@@ -211,12 +211,11 @@ def from_exception(exc: BaseException) -> errors.OpenRouterError | None:
     if isinstance(exc, openai.APITimeoutError):
         return errors.APITimeoutError(
             "OpenRouter did not answer within the timeout. Raise ChatOpenRouter(timeout=...) "
-            "(seconds), or retry; timeouts are retried up to max_retries times."
+            "(seconds), or retry."
         )
     if isinstance(exc, openai.APIConnectionError):
         return errors.APIConnectionError(
-            f"Could not reach OpenRouter ({_cause(exc)}). Check the network and base_url; "
-            "connection errors are retried up to max_retries times."
+            f"Could not reach OpenRouter ({_cause(exc)}). Check the network and base_url."
         )
     if isinstance(exc, http.TimeoutException):
         return errors.APITimeoutError(

@@ -116,6 +116,8 @@ class CatalogServer:
                 status, body = server._answer(route)
                 payload = json.dumps(body).encode()
                 self.send_response(status)
+                if status >= 500:  # retried at once: the tests do not wait out the backoff
+                    self.send_header("Retry-After", "0")
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
@@ -355,7 +357,7 @@ def test_other_failures_are_not_hidden_by_the_fallback(
     server.fail["/models/user"] = 503
     with pytest.raises(ServiceUnavailableError, match="Could not load the OpenRouter model"):
         _catalog(server, cache_dir).get("openai/gpt-4o")
-    assert [r["route"] for r in server.requests] == ["/models/user"]
+    assert [r["route"] for r in server.requests] == ["/models/user"] * 3  # retried, no fallback
 
 
 def test_a_body_without_data_is_a_clear_error() -> None:
@@ -462,11 +464,11 @@ def test_concurrent_failures_are_shared_then_retried(
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(errors) == 20 and len(server.requests) == 1
+    assert len(errors) == 20 and len(server.requests) == 3  # one load, sent 3 times
     del server.fail["/models/user"]
     server.delay = 0.0
     assert catalog.get("openai/gpt-4o").id == "openai/gpt-4o"  # not cached as a failure
-    assert len(server.requests) == 2
+    assert len(server.requests) == 4
 
 
 async def test_sync_use_inside_the_loop_of_an_async_load_does_not_deadlock() -> None:
@@ -532,15 +534,18 @@ def test_another_process_uses_the_fresh_disk_copy(server: CatalogServer, cache_d
     assert len(server.requests) == 2
 
 
-def test_ttl_zero_writes_no_disk_copy_and_keeps_memory(
+def test_ttl_zero_writes_no_disk_copy_and_refreshes_memory_hourly(
     server: CatalogServer, tmp_path: Path
 ) -> None:
     clock = FakeClock()
     catalog = ModelCatalog(server.base_url, KEY, cache=CacheSettings(None, 0), clock=clock)
     catalog.get("openai/gpt-4o")
-    clock.now += 10**7
+    clock.now += 3599
     catalog.get("openai/gpt-4o")
     assert len(server.requests) == 1
+    clock.now += 2  # with the disk cache off, the memory copy still has the default TTL
+    catalog.get("openai/gpt-4o")
+    assert len(server.requests) == 2
     assert list(tmp_path.iterdir()) == []
 
 
@@ -573,10 +578,10 @@ def test_stale_disk_copy_is_used_with_a_warning_when_the_fetch_fails(
     assert "injected 503" in text and "fetched 3.0 h ago" in text and "disk cache" in text
     # the stale copy is served for a while without hammering OpenRouter, then retried
     fresh_process.get("openai/gpt-4o")
-    assert server.count("/models/user") == 2
+    assert server.count("/models/user") == 1 + 3
     clock.now += 61
     fresh_process.get("openai/gpt-4o")
-    assert server.count("/models/user") == 3
+    assert server.count("/models/user") == 1 + 3 + 3
 
 
 def test_stale_memory_copy_is_used_when_the_refresh_fails(
@@ -610,7 +615,7 @@ async def test_async_stale_copy_and_recovery(
     del server.fail["/models/user"]
     clock.now += 61
     await catalog.aget("openai/gpt-4o")
-    assert server.count("/models/user") == 3
+    assert server.count("/models/user") == 1 + 3 + 1
     assert "Could not refresh" in caplog.text
 
 
@@ -621,6 +626,7 @@ def test_no_cached_copy_raises_a_clear_error(server: CatalogServer, cache_dir: P
     message = str(error.value)
     assert message.startswith(f"Could not load the OpenRouter model catalog from {server.base_url}")
     assert "injected 503" in message and f"no cached copy in {cache_dir}" in message
+    assert "Sent 3 times (max_retries=2)." in message
     assert "Check the network, base_url and API key" in message
     assert error.value.status_code == 503
     assert isinstance(error.value.__cause__, ServiceUnavailableError)
@@ -633,10 +639,13 @@ def test_unreachable_openrouter_without_a_copy(cache_dir: Path) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     catalog = ModelCatalog(
-        f"http://127.0.0.1:{port}/api/v1", KEY, cache=CacheSettings(None, 0), timeout=5
-    )
-    with pytest.raises(OpenRouterError, match="disk cache is disabled"):
+        f"http://127.0.0.1:{port}/api/v1", KEY, cache=CacheSettings(None, 0), timeout=5,
+        max_retries=0,
+    )  # fmt: skip
+    with pytest.raises(OpenRouterError, match="disk cache is disabled") as error:
         catalog.get("openai/gpt-4o")
+    assert "Not retried (max_retries=0)." in str(error.value)
+    assert "retried up to" not in str(error.value)
 
 
 def test_cached_reads_memory_or_disk_but_never_the_network(

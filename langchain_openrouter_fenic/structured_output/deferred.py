@@ -1,0 +1,94 @@
+"""A structured-output runnable whose strategy is chosen on its first call, once.
+
+``with_structured_output`` inside a running event loop, before the catalog is in memory, must
+not fetch it there and then: a synchronous fetch would stall every other task of the loop (a
+LangGraph node or a FastAPI handler that builds its chain per request). It returns
+:func:`defer` instead. The first call decides — ``ainvoke`` / ``astream`` / ``abatch`` await the
+catalog, ``invoke`` / ``stream`` / ``batch`` load it as a sync call may — and every call after it
+uses the same pipeline. The decision and its errors (``StructuredOutputUnsupportedError`` for a
+model with no strategy) come before any chat request, as they would at build time.
+
+State answers the deployment questions: the decision is plain data (a pipeline, or the error
+that was decided), kept behind a lock that is only held to store it, never across I/O. After a
+``fork`` the child gets a new lock (one held by a parent thread would never be released) and
+keeps the decision. A copy or an unpickled runnable decides again, on its own first call. Nothing
+belongs to an event loop.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.runnables import Runnable, RunnableLambda
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import LanguageModelInput
+
+__all__ = ["defer"]
+
+_Pipeline = Runnable["LanguageModelInput", Any]
+
+
+class _Decision:
+    """The pipeline chosen on first use (or the configuration error that was chosen)."""
+
+    def __init__(
+        self, decide: Callable[[], _Pipeline], adecide: Callable[[], Awaitable[_Pipeline]]
+    ) -> None:
+        self._decide, self._adecide = decide, adecide
+        self._reset()
+
+    def _reset(self, outcome: _Pipeline | ValueError | None = None) -> None:
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._outcome = outcome
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"decide": self._decide, "adecide": self._adecide}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._decide, self._adecide = state["decide"], state["adecide"]
+        self._reset()
+
+    def pipeline(self, _input: Any) -> _Pipeline:
+        outcome = self._outcome
+        if outcome is None:
+            try:
+                outcome = self._decide()
+            except ValueError as exc:  # a configuration the catalog rules out: decided
+                outcome = exc
+        return self._keep(outcome)
+
+    async def apipeline(self, _input: Any) -> _Pipeline:
+        outcome = self._outcome
+        if outcome is None:
+            try:
+                outcome = await self._adecide()
+            except ValueError as exc:
+                outcome = exc
+        return self._keep(outcome)
+
+    def _keep(self, outcome: _Pipeline | ValueError) -> _Pipeline:
+        """The first decision stored wins; a transient failure (not a ValueError) is not kept,
+        so the next call tries again."""
+        if self._pid != os.getpid():
+            self._reset(self._outcome)
+        with self._lock:
+            if self._outcome is None:
+                self._outcome = outcome
+            kept = self._outcome
+        if isinstance(kept, ValueError):
+            raise kept.with_traceback(None)
+        return kept
+
+
+def defer(
+    decide: Callable[[], _Pipeline], adecide: Callable[[], Awaitable[_Pipeline]]
+) -> Runnable[LanguageModelInput, Any]:
+    """A runnable that runs ``decide()`` (sync calls) or ``await adecide()`` (async calls) on
+    its first call, keeps the pipeline it returns, and runs every input through it."""
+    decision = _Decision(decide, adecide)
+    return RunnableLambda(decision.pipeline, afunc=decision.apipeline, name="StructuredOutput")
