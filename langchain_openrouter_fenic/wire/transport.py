@@ -124,17 +124,21 @@ class OpenRouterTransport:
                     clients.sync = sdk_modules().openai.OpenAI(**self._client_kwargs())
         return clients.sync
 
-    def async_client(self) -> openai.AsyncOpenAI:
+    async def async_client(self) -> openai.AsyncOpenAI:
+        """This event loop's client. A new one is built in a worker thread: importing the SDK
+        and loading the TLS certificates take tens of milliseconds that the loop must not
+        stall for."""
         loop = asyncio.get_running_loop()
         clients = self._clients.get()
         client = clients.by_loop.get(loop)
         if client is None:
+            built = await asyncio.to_thread(self._new_async_client)
             with clients.lock:
-                client = clients.by_loop.get(loop)
-                if client is None:
-                    client = sdk_modules().openai.AsyncOpenAI(**self._client_kwargs())
-                    clients.by_loop[loop] = client
+                client = clients.by_loop.setdefault(loop, built)
         return client
+
+    def _new_async_client(self) -> openai.AsyncOpenAI:
+        return sdk_modules().openai.AsyncOpenAI(**self._client_kwargs())
 
     # -- JSON ------------------------------------------------------------------------------
     def get_json(self, path: str) -> HttpResult:
@@ -144,7 +148,7 @@ class OpenRouterTransport:
 
     async def aget_json(self, path: str) -> HttpResult:
         async with error_mapping.atranslating():
-            response = await self.async_client().get(path, cast_to=_response_type())
+            response = await (await self.async_client()).get(path, cast_to=_response_type())
             return _decode_json(response)
 
     def post_json(
@@ -160,7 +164,7 @@ class OpenRouterTransport:
         self, path: str, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
     ) -> HttpResult:
         async with error_mapping.atranslating():
-            response = await self.async_client().post(
+            response = await (await self.async_client()).post(
                 path, body=body, cast_to=_response_type(), options=_options(headers)
             )
             return _decode_json(response)
@@ -186,7 +190,7 @@ class OpenRouterTransport:
         self, path: str, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
     ) -> AsyncIterator[StreamResult]:
         async with error_mapping.atranslating():
-            response = await self.async_client().post(
+            response = await (await self.async_client()).post(
                 path, body=body, cast_to=_response_type(), stream=True, options=_options(headers)
             )
         try:

@@ -102,6 +102,8 @@ class OpenRouterEmulator:
         clock: Callable[[], float] = time.time,
         credits: float | None = None,
         generation_not_found_lookups: int = 0,
+        catalog_latency: float = 0.0,
+        presets: Mapping[str, str] | None = None,
     ) -> None:
         """
         Args:
@@ -120,8 +122,14 @@ class OpenRouterEmulator:
                 credit pre-check refuses what it cannot cover (402).
             generation_not_found_lookups: ``GET /generation`` answers 404 this many times per id
                 before the record is there, as OpenRouter does right after a request.
+            catalog_latency: seconds to wait before answering ``/models``, ``/models/user`` and
+                ``/endpoints`` (a slow catalog).
+            presets: the account's presets, slug -> the model id each uses (``@preset/slug``).
         """
-        self.models = ModelIndex(catalog if catalog is not None else load_snapshot_catalog())
+        self.models = ModelIndex(
+            catalog if catalog is not None else load_snapshot_catalog(), presets
+        )
+        self.catalog_latency = catalog_latency
         self.endpoints = dict(endpoints or {})
         self.host, self.port = host, port
         self.chunk_count, self.latency, self.chunk_interval = chunk_count, latency, chunk_interval
@@ -132,6 +140,7 @@ class OpenRouterEmulator:
         self._limits: list[HiddenLimit] = list(limits)
         self._queue: deque[Reply] = deque()
         self._get_replies: dict[str, Reply] = {}
+        self._get_reply_uses: dict[str, int] = {}
         self._lock = threading.Lock()
         self._counters = Counters()
         self._cache: dict[tuple[bytes, int | None], Wire] = {}
@@ -194,13 +203,27 @@ class OpenRouterEmulator:
         with self._lock:
             return len(self._queue)
 
-    def set_get_reply(self, path_suffix: str, reply: Reply | None) -> None:
-        """Answer GETs whose path ends with ``path_suffix`` with ``reply`` (None: default again)."""
+    def set_get_reply(
+        self, path_suffix: str, reply: Reply | None, *, times: int | None = None
+    ) -> None:
+        """Answer GETs whose path ends with ``path_suffix`` with ``reply`` (None: default again),
+        for the next ``times`` of them (None: until changed)."""
         with self._lock:
             if reply is None:
                 self._get_replies.pop(path_suffix, None)
+                self._get_reply_uses.pop(path_suffix, None)
             else:
                 self._get_replies[path_suffix] = reply
+                if times is None:
+                    self._get_reply_uses.pop(path_suffix, None)
+                else:
+                    self._get_reply_uses[path_suffix] = times
+
+    def add_model(self, entry: Mapping[str, Any]) -> None:
+        """Publish a model: ``/models`` lists it from now on (a model released today)."""
+        with self._lock:
+            self.models.add(entry)
+            self.__dict__.pop("_all_models_wire", None)
 
     def provider_bucket(self, rate: float = 20.0, burst: float | None = None) -> ProviderBucket:
         """Hide a provider token bucket (replacing any earlier one); over it: bare 429s."""
@@ -231,6 +254,7 @@ class OpenRouterEmulator:
             self.failures.clear()
             self._queue.clear()
             self._get_replies.clear()
+            self._get_reply_uses.clear()
             for limit in self._limits:
                 limit.reset()
         self._counters.reset()
@@ -313,6 +337,9 @@ class OpenRouterEmulator:
             return json_wire(
                 400, error_document(400, 'No model provided: set "model" (or "models")')
             )
+        unknown_preset = self._unknown_preset(model_id)
+        if unknown_preset is not None:
+            return unknown_preset
         ctx = ChatContext(body, model_id, self.models.find(model_id), self.chunk_count)
         directive = CacheDirective.from_headers(request.headers)
         if not directive.enabled:
@@ -378,6 +405,13 @@ class OpenRouterEmulator:
             info["limit_remaining"] = max(0.0, float(info["limit"]) - spent)
         return key_record(api_key, info)
 
+    def _unknown_preset(self, model_id: str) -> Wire | None:
+        _, at, preset = model_id.partition("@")
+        slug = preset.removeprefix("preset/")
+        if not at or slug in self.models.presets:
+            return None
+        return json_wire(404, error_document(404, f"Preset '{slug}' not found"))
+
     def _default_chat(self, raw: bytes, ctx: ChatContext) -> Wire:
         if ctx.model is None:
             return json_wire(400, error_document(400, f"{ctx.model_id} is not a valid model ID"))
@@ -398,7 +432,12 @@ class OpenRouterEmulator:
     def _get(self, route: str, request: RecordedRequest) -> Wire:
         with self._lock:
             matches = [s for s in self._get_replies if request.path.endswith(s)]
-            override = self._get_replies[max(matches, key=len)] if matches else None
+            suffix = max(matches, key=len) if matches else None
+            override = self._get_replies[suffix] if suffix is not None else None
+            if suffix is not None and suffix in self._get_reply_uses:
+                self._get_reply_uses[suffix] -= 1
+                if self._get_reply_uses[suffix] <= 0:
+                    del self._get_replies[suffix], self._get_reply_uses[suffix]
         if override is not None:
             if override.delay:
                 time.sleep(override.delay)
@@ -407,6 +446,8 @@ class OpenRouterEmulator:
             denied = self._auth_error(request)
             if denied is not None:
                 return denied
+        if self.catalog_latency and route.startswith("/models"):
+            time.sleep(self.catalog_latency)
         if route in ("/models", "/models/user"):
             return self._models_wire(request.query.get("supported_parameters"))
         if route in ("/key", "/auth/key"):

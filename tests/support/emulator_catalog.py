@@ -29,8 +29,8 @@ SNAPSHOT_PATH = (
     / "catalog-snapshot.json"
 )
 
-# model-id suffixes OpenRouter accepts on top of a catalog id (routing shortcuts, not other models)
-_VARIANTS = ("nitro", "floor", "online", "exacto", "free", "thinking", "extended", "beta")
+# suffixes that are models of their own (a row in /models each): `x:free` exists only if listed
+_STATIC_VARIANTS = ("free", "thinking", "extended", "beta")
 
 # the author's own inference service first, as OpenRouter lists it; others fill the 2nd/3rd slot
 _FIRST_PARTY = {
@@ -62,20 +62,44 @@ def _digest(text: str) -> int:
 
 
 class ModelIndex:
-    """Catalog entries by id, accepting OpenRouter's ``:variant`` suffixes on known ids."""
+    """Catalog entries by id, accepting the id forms OpenRouter accepts on known ids.
 
-    def __init__(self, catalog: Sequence[Mapping[str, Any]]) -> None:
+    A static variant (``:free``...) must be a row of its own; any other suffix is a routing
+    variant (``:nitro``, ``:floor``, ``:exacto``, ``:online``...) served by the base id's model,
+    and they stack. ``model@preset/slug`` is served by ``model`` when the preset exists;
+    ``@preset/slug`` by the model the preset names. An unknown preset is refused (404; the
+    exact body OpenRouter sends for it is not recorded anywhere we can read).
+    """
+
+    def __init__(
+        self, catalog: Sequence[Mapping[str, Any]], presets: Mapping[str, str] | None = None
+    ) -> None:
         self.entries: list[dict[str, Any]] = [dict(m) for m in catalog]
         self._by_id = {str(m["id"]): m for m in self.entries}
+        self.presets: dict[str, str] = dict(presets or {})  # slug -> the model it uses
+
+    def add(self, entry: Mapping[str, Any]) -> None:
+        model = dict(entry)
+        self.entries.append(model)
+        self._by_id[str(model["id"])] = model
 
     def find(self, model_id: str) -> dict[str, Any] | None:
         """The catalog entry serving ``model_id``, or None when OpenRouter would reject the id."""
+        model, at, preset = model_id.partition("@")
+        if at:
+            slug = preset.removeprefix("preset/")
+            if slug == preset or slug not in self.presets:
+                return None
+            model = model or self.presets[slug]
+        return self._find(model)
+
+    def _find(self, model_id: str) -> dict[str, Any] | None:
         if model_id in self._by_id:
             return self._by_id[model_id]
-        base, _, variant = model_id.rpartition(":")
-        if base and variant in _VARIANTS:
-            return self._by_id.get(base)
-        return None
+        base, colon, variant = model_id.rpartition(":")
+        if not colon or "/" not in base or variant in _STATIC_VARIANTS:
+            return None
+        return self._find(base)
 
     def __contains__(self, model_id: object) -> bool:
         return isinstance(model_id, str) and self.find(model_id) is not None

@@ -663,6 +663,52 @@ def test_cached_reads_memory_or_disk_but_never_the_network(
     assert len(server.requests) == 1
 
 
+def test_an_id_the_copy_lacks_is_refetched_at_most_once_a_minute(
+    server: CatalogServer, cache_dir: Path, entries: list[dict[str, Any]]
+) -> None:
+    clock = FakeClock()
+    catalog = _catalog(server, cache_dir, clock=clock)
+    catalog.get("openai/gpt-4o")
+    server.entries = [*entries, {"id": "newlab/model-1", "supported_parameters": ["tools"]}]
+    assert catalog.get("newlab/model-1").supports_tools  # one refetch found it
+    assert server.count("/models/user") == 2
+    with pytest.raises(ModelNotFoundError):
+        catalog.get("nobody/nothing")  # within the minute: no second refetch
+    clock.now += 30
+    with pytest.raises(ModelNotFoundError):
+        catalog.get("nobody/nothing")
+    assert server.count("/models/user") == 2
+    clock.now += 31
+    with pytest.raises(ModelNotFoundError):
+        catalog.get("nobody/nothing")
+    assert server.count("/models/user") == 3
+
+
+async def test_a_failed_refetch_still_reports_the_model_unknown(
+    server: CatalogServer, cache_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    catalog = _catalog(server, cache_dir)
+    await catalog.aget("openai/gpt-4o")
+    server.fail["/models/user"] = 503
+    with pytest.raises(ModelNotFoundError, match="'nobody/nothing' is not in"):
+        await catalog.aget("nobody/nothing")
+    assert "Could not refetch the OpenRouter model catalog" in caplog.text
+    assert server.count("/models/user") == 1 + 3
+    assert (await catalog.aget("openai/gpt-4o")).id == "openai/gpt-4o"  # the copy is kept
+
+
+def test_peek_reads_memory_within_its_ttl_only(server: CatalogServer, cache_dir: Path) -> None:
+    clock = FakeClock()
+    catalog = _catalog(server, cache_dir, clock=clock, ttl=600)
+    assert catalog.peek("openai/gpt-4o") is None and server.requests == []
+    catalog.get("openai/gpt-4o")
+    assert catalog.peek("openai/gpt-4o:nitro").id == "openai/gpt-4o"  # type: ignore[union-attr]
+    assert catalog.peek_endpoints("openai/gpt-4o") is None
+    clock.now += 601
+    assert catalog.peek("openai/gpt-4o") is None  # due for a refresh: not "at hand"
+    assert len(server.requests) == 1
+
+
 # --------------------------------------------------------------------------------------------
 # shared catalogs
 
