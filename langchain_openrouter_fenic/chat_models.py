@@ -147,6 +147,8 @@ class ChatOpenRouter(BaseChatModel, SettingFields):
                 "api_key: no OpenRouter API key. Set the OPENROUTER_API_KEY environment variable "
                 "or pass ChatOpenRouter(api_key=...); keys are at https://openrouter.ai/settings/keys."
             )
+        if self.profile is None and not hasattr(BaseChatModel, "_resolve_model_profile"):
+            self.profile = self._resolve_model_profile()  # a langchain-core without the hook
         self._flat_profile = Profile(
             models=self.models,
             reasoning_effort=self.reasoning_effort,

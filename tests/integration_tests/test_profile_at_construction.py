@@ -20,7 +20,6 @@ from pydantic import BaseModel
 
 from langchain_openrouter_fenic import ChatOpenRouter
 from langchain_openrouter_fenic.catalog import ModelCatalog
-from langchain_openrouter_fenic.catalog.snapshot import shipped_snapshot
 from tests.support.emulator import OpenRouterEmulator, Reply
 from tests.support.emulator_catalog import load_snapshot_catalog
 
@@ -97,6 +96,8 @@ def test_the_profile_stays_the_same_for_the_life_of_the_instance() -> None:
 
 def test_profile_sources_in_order(emu: OpenRouterEmulator) -> None:
     """Memory, else a fresh disk copy, else the shipped snapshot; unknown everywhere: None."""
+    from langchain_openrouter_fenic.catalog.snapshot import shipped_snapshot
+
     assert _llm(emu, "nobody/new-model").profile is None
     snapshot_name = shipped_snapshot().index.resolve(AGENT_MODEL).name  # type: ignore[union-attr]
     assert _llm(emu).profile["name"] == snapshot_name  # type: ignore[index]
