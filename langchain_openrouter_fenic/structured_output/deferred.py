@@ -10,19 +10,19 @@ model with no strategy) come before any chat request, as they would at build tim
 
 State answers the deployment questions: the decision is plain data (a pipeline, or the error
 that was decided), kept behind a lock that is only held to store it, never across I/O. After a
-``fork`` the child gets a new lock (one held by a parent thread would never be released) and
-keeps the decision. A copy or an unpickled runnable decides again, on its own first call. Nothing
-belongs to an event loop.
+``fork`` the child keeps the decision and gets a new lock (``ForkSafeLock``: one held by a
+parent thread would never be released). A copy or an unpickled runnable decides again, on its
+own first call. Nothing belongs to an event loop.
 """
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import Runnable, RunnableLambda
+
+from .._process_local import ForkSafeLock
 
 if TYPE_CHECKING:
     from langchain_core.language_models import LanguageModelInput
@@ -41,10 +41,9 @@ class _Decision:
         self._decide, self._adecide = decide, adecide
         self._reset()
 
-    def _reset(self, outcome: _Pipeline | ValueError | None = None) -> None:
-        self._lock = threading.Lock()
-        self._pid = os.getpid()
-        self._outcome = outcome
+    def _reset(self) -> None:
+        self._lock = ForkSafeLock()
+        self._outcome: _Pipeline | ValueError | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         return {"decide": self._decide, "adecide": self._adecide}
@@ -74,8 +73,6 @@ class _Decision:
     def _keep(self, outcome: _Pipeline | ValueError) -> _Pipeline:
         """The first decision stored wins; a transient failure (not a ValueError) is not kept,
         so the next call tries again."""
-        if self._pid != os.getpid():
-            self._reset(self._outcome)
         with self._lock:
             if self._outcome is None:
                 self._outcome = outcome

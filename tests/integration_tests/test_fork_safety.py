@@ -135,7 +135,7 @@ def test_a_fork_during_a_catalog_load_does_not_wait_for_the_parents_thread(url: 
         if os.getpid() == parent_pid:
             entered.set()
             release.wait(30)  # the parent's load is stuck until the child is done
-        return real._get(path)
+        return real._http.get(path)
 
     catalog = ModelCatalog(url, KEY, fetch_json=fetch)
     leader = threading.Thread(target=catalog.get, args=(MODEL,))
