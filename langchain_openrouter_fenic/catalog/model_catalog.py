@@ -235,15 +235,15 @@ class ModelCatalog:
 
     def endpoints(self, model_id: str) -> list[EndpointInfo]:
         """The provider endpoints of the model that describes ``model_id`` (a variant's base
-        model; cached for the TTL); HTTP errors propagate, ModelNotFoundError for an unknown id."""
-        slugs = self._endpoint_slugs(self.get(model_id))
+        model; cached for the TTL); HTTP errors propagate (404 for an id OpenRouter lacks)."""
+        slugs = self._endpoint_slugs(self._current(), model_id)
         hit = self._fresh_endpoints(slugs[0])
         if hit is None:
             hit = self._flight.run("endpoints:" + slugs[0], lambda: self._load_endpoints(slugs))
         return list(hit)
 
     async def aendpoints(self, model_id: str) -> list[EndpointInfo]:
-        slugs = self._endpoint_slugs(await self.aget(model_id))
+        slugs = self._endpoint_slugs(await self._acurrent(), model_id)
         hit = self._fresh_endpoints(slugs[0])
         if hit is None:
             hit = await self._flight.arun(
@@ -399,9 +399,13 @@ class ModelCatalog:
 
     # -- endpoints -----------------------------------------------------------------------------
     @staticmethod
-    def _endpoint_slugs(info: ModelInfo) -> list[str]:
-        """The catalog id (documented ``{author}/{slug}``), then the canonical slug that the
-        catalog's own ``links.details`` uses, for ids OpenRouter answers 404 under."""
+    def _endpoint_slugs(state: _State, model_id: str) -> list[str]:
+        """The catalog id that describes the model (documented ``{author}/{slug}``), then the
+        canonical slug that the catalog's own ``links.details`` uses, for ids OpenRouter answers
+        404 under. An id the catalog lacks is asked as given (OpenRouter may know it)."""
+        info = _resolve(state, model_id)
+        if info is None:
+            return [parse_model_id(model_id).model or model_id]
         slugs = [info.id]
         if info.canonical_slug and info.canonical_slug != info.id:
             slugs.append(info.canonical_slug)
