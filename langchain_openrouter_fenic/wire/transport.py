@@ -138,7 +138,8 @@ class OpenRouterTransport:
         return client
 
     def _new_async_client(self) -> openai.AsyncOpenAI:
-        return sdk_modules().openai.AsyncOpenAI(**self._client_kwargs())
+        client: openai.AsyncOpenAI = sdk_modules().openai.AsyncOpenAI(**self._client_kwargs())
+        return client
 
     # -- JSON ------------------------------------------------------------------------------
     def get_json(self, path: str) -> HttpResult:
