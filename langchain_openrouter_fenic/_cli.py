@@ -469,13 +469,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--offline", action="store_true", help="use the shipped catalog snapshot, no network"
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    each: dict[str, Any] = {
+        "parents": [common],
+        "epilog": _EXIT_CODES,
+        "formatter_class": argparse.RawDescriptionHelpFormatter,
+    }
 
     ex = sub.add_parser(
-        "explain",
-        parents=[common],
-        help="the structured-output strategy of a model, and why",
-        epilog=_EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "explain", help="the structured-output strategy of a model, and why", **each
     )
     ex.add_argument("model", help="an OpenRouter model id, e.g. openai/gpt-4o")
     ex.add_argument(
@@ -496,13 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--prefer-tools", action="store_true", help="structured_output_strategy='prefer_tools'"
     )
 
-    models = sub.add_parser(
-        "models",
-        parents=[common],
-        help="list models by capability and price",
-        epilog=_EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    models = sub.add_parser("models", help="list models by capability and price", **each)
     models.add_argument(
         "--supports",
         type=_csv,

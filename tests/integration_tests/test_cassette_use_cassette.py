@@ -103,11 +103,13 @@ def _shift_hour_back(text: str, reset_ms: int) -> str:
     doc = yaml.safe_load(text)
     (interaction,) = doc["interactions"]
     headers = interaction["response"]["headers"]
-    sent = parsedate_to_datetime(headers["date"][0]).timestamp()
+    # vcrpy 7 keeps the header names' case as sent ("Date"), later releases lower-case them
+    (date_key,) = [name for name in headers if name.lower() == "date"]
+    sent = parsedate_to_datetime(headers[date_key][0]).timestamp()
     from datetime import datetime, timezone
 
     earlier = datetime.fromtimestamp(sent - 3600, tz=timezone.utc)
-    headers["date"] = [format_datetime(earlier, usegmt=True)]
+    headers[date_key] = [format_datetime(earlier, usegmt=True)]
     shifted = yaml.safe_dump(doc)
     return shifted.replace(str(reset_ms), str(reset_ms - 3_600_000))
 
