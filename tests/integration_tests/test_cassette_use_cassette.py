@@ -7,6 +7,8 @@ import contextlib
 import logging
 import re
 import time
+from datetime import datetime, timezone
+from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -98,18 +100,14 @@ def test_a_changed_request_raises_on_exit_with_the_rerecord_hint(
 
 def _shift_hour_back(text: str, reset_ms: int) -> str:
     """The cassette as if recorded an hour earlier: its Date and reset epochs move back."""
-    from email.utils import format_datetime, parsedate_to_datetime
-
     doc = yaml.safe_load(text)
     (interaction,) = doc["interactions"]
     headers = interaction["response"]["headers"]
     # vcrpy 7 keeps the header names' case as sent ("Date"), later releases lower-case them
-    (date_key,) = [name for name in headers if name.lower() == "date"]
-    sent = parsedate_to_datetime(headers[date_key][0]).timestamp()
-    from datetime import datetime, timezone
-
+    name = next(n for n in headers if n.lower() == "date")
+    sent = parsedate_to_datetime(headers[name][0]).timestamp()
     earlier = datetime.fromtimestamp(sent - 3600, tz=timezone.utc)
-    headers[date_key] = [format_datetime(earlier, usegmt=True)]
+    headers[name] = [format_datetime(earlier, usegmt=True)]
     shifted = yaml.safe_dump(doc)
     return shifted.replace(str(reset_ms), str(reset_ms - 3_600_000))
 

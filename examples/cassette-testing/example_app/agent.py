@@ -1,18 +1,18 @@
 """A LangGraph agent with two tools: the weather in a city, and a unit conversion.
 
-The graph is the classic loop: the model answers or calls tools; tool results go back to the
-model until it answers. Both nodes have a sync and an async path, so ``invoke``, ``ainvoke`` and
-``stream`` all run the real HTTP code of ``ChatOpenRouter``.
+The graph is the classic loop, written out: the model answers or calls tools; tool results go
+back to the model until it answers. Both nodes have a sync and an async path, so ``invoke``,
+``ainvoke`` and ``stream`` all run the real HTTP code of ``ChatOpenRouter``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import tool
-from langgraph.graph import START, MessagesState, StateGraph
-from langgraph.prebuilt import ToolNode, tools_condition
+from langgraph.graph import END, START, MessagesState, StateGraph
 
 from langchain_openrouter_fenic import ChatOpenRouter
 
@@ -34,6 +34,41 @@ def celsius_to_fahrenheit(celsius: float) -> str:
 
 
 TOOLS = [get_weather, celsius_to_fahrenheit]
+_BY_NAME = {t.name: t for t in TOOLS}
+
+
+def _tool_calls(state: MessagesState) -> list[dict[str, Any]]:
+    last = state["messages"][-1]
+    return list(last.tool_calls) if isinstance(last, AIMessage) else []
+
+
+def run_tools(state: MessagesState) -> dict[str, Any]:
+    """Run every tool the model called; each result goes back as a ToolMessage."""
+    return {
+        "messages": [
+            ToolMessage(
+                str(_BY_NAME[call["name"]].invoke(call["args"])),
+                name=call["name"],
+                tool_call_id=call["id"],
+            )
+            for call in _tool_calls(state)
+        ]
+    }
+
+
+async def arun_tools(state: MessagesState) -> dict[str, Any]:
+    results = [await _BY_NAME[c["name"]].ainvoke(c["args"]) for c in _tool_calls(state)]
+    return {
+        "messages": [
+            ToolMessage(str(result), name=call["name"], tool_call_id=call["id"])
+            for call, result in zip(_tool_calls(state), results, strict=True)
+        ]
+    }
+
+
+def next_step(state: MessagesState) -> str:
+    """To the tools while the model calls some, else the end."""
+    return "tools" if _tool_calls(state) else END
 
 
 def build_agent(model: str = DEFAULT_MODEL, *, checkpointer: Any = None, **options: Any) -> Any:
@@ -48,8 +83,8 @@ def build_agent(model: str = DEFAULT_MODEL, *, checkpointer: Any = None, **optio
 
     graph = StateGraph(MessagesState)
     graph.add_node("model", RunnableLambda(call_model, afunc=acall_model))
-    graph.add_node("tools", ToolNode(TOOLS))
+    graph.add_node("tools", RunnableLambda(run_tools, afunc=arun_tools))
     graph.add_edge(START, "model")
-    graph.add_conditional_edges("model", tools_condition)
+    graph.add_conditional_edges("model", next_step, ["tools", END])
     graph.add_edge("tools", "model")
     return graph.compile(checkpointer=checkpointer)
