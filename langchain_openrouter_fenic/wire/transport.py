@@ -19,8 +19,8 @@ import asyncio
 import functools
 import importlib
 import json
+import ssl
 import threading
-import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .._process_local import ProcessLocal, ProcessRegistry
 from . import error_mapping
+from .loop_clients import LoopClients
 
 if TYPE_CHECKING:
     import openai
@@ -71,21 +72,22 @@ class StreamResult:
 class _Clients:
     """The SDK clients of one transport in one process (see ``_process_local``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, transport: OpenRouterTransport) -> None:
         self.lock = threading.Lock()
         self.sync: openai.OpenAI | None = None
         # an async client's pooled connections belong to the event loop that opened them
-        self.by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = (
-            weakref.WeakKeyDictionary()
+        self.by_loop: LoopClients[openai.AsyncOpenAI] = LoopClients(
+            transport._new_async_client, _close_async_client
         )
 
 
 class OpenRouterTransport:
     """The SDK clients of one (base_url, key, headers, timeout) configuration.
 
-    The sync and async clients are each created once per process, on first use, and reused for
-    every request. A forked child makes its own: pooled connections are never shared between
-    processes.
+    The sync client is created once per process, on first use, and reused for every request;
+    each event loop gets an async client of its own, closed when that loop shuts down
+    (``loop_clients``). A forked child makes its own: pooled connections are never shared
+    between processes.
     """
 
     def __init__(
@@ -100,7 +102,7 @@ class OpenRouterTransport:
         self._api_key = api_key
         self._headers = dict(headers or {})
         self._timeout = timeout
-        self._clients: ProcessLocal[_Clients] = ProcessLocal(_Clients)
+        self._clients: ProcessLocal[_Clients] = ProcessLocal(lambda: _Clients(self))
 
     def __repr__(self) -> str:
         return f"OpenRouterTransport(base_url={self.base_url!r})"
@@ -121,25 +123,36 @@ class OpenRouterTransport:
         if clients.sync is None:
             with clients.lock:
                 if clients.sync is None:
-                    clients.sync = sdk_modules().openai.OpenAI(**self._client_kwargs())
+                    sdk = sdk_modules().openai
+                    http_client = sdk.DefaultHttpxClient(verify=_ssl_context.get())
+                    clients.sync = sdk.OpenAI(**self._client_kwargs(), http_client=http_client)
         return clients.sync
 
     async def async_client(self) -> openai.AsyncOpenAI:
-        """This event loop's client. A new one is built in a worker thread: importing the SDK
-        and loading the TLS certificates take tens of milliseconds that the loop must not
-        stall for."""
-        loop = asyncio.get_running_loop()
-        clients = self._clients.get()
-        client = clients.by_loop.get(loop)
+        """This event loop's client. Importing the SDK and loading the TLS certificates take
+        tens of milliseconds that a loop must not stall for: the first client of the process
+        waits for them in a worker thread; later ones (a new loop per ``asyncio.run``) are
+        cheap to build on the loop."""
+        by_loop = self._clients.get().by_loop
+        client = by_loop.current()
         if client is None:
-            built = await asyncio.to_thread(self._new_async_client)
-            with clients.lock:
-                client = clients.by_loop.setdefault(loop, built)
+            if _ssl_context.peek() is None:
+                await asyncio.to_thread(_ssl_context.get)
+            client = by_loop.get()
         return client
 
     def _new_async_client(self) -> openai.AsyncOpenAI:
-        client: openai.AsyncOpenAI = sdk_modules().openai.AsyncOpenAI(**self._client_kwargs())
+        sdk = sdk_modules().openai
+        http_client = sdk.DefaultAsyncHttpxClient(verify=_ssl_context.get())
+        client: openai.AsyncOpenAI = sdk.AsyncOpenAI(
+            **self._client_kwargs(), http_client=http_client
+        )
         return client
+
+    def live_async_clients(self) -> int:
+        """How many async clients this transport holds in this process (one per live loop)."""
+        clients = self._clients.peek()
+        return len(clients.by_loop) if clients is not None else 0
 
     # -- JSON ------------------------------------------------------------------------------
     def get_json(self, path: str) -> HttpResult:
@@ -233,6 +246,21 @@ def sdk_modules() -> SDKModules:
         if base.__module__.startswith("httpx")
     )
     return SDKModules(openai, importlib.import_module(http_name))
+
+
+async def _close_async_client(client: openai.AsyncOpenAI) -> None:
+    await client.close()
+
+
+def _default_ssl_context() -> ssl.SSLContext:
+    # built as the SDK's HTTP library would (certifi, or SSL_CERT_FILE / SSL_CERT_DIR); loading
+    # the CA bundle takes ~60 ms, so every client of the process shares one
+    context: ssl.SSLContext = sdk_modules().http.create_ssl_context()
+    return context
+
+
+# one per process: a forked child builds its own rather than share the parent's
+_ssl_context: ProcessLocal[ssl.SSLContext] = ProcessLocal(_default_ssl_context)
 
 
 def _response_type() -> Any:
