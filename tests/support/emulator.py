@@ -15,7 +15,10 @@ key limit or ``credits`` the credit pre-check answers 402 as OpenRouter does. Re
 Scripted replies (:meth:`OpenRouterEmulator.enqueue`) answer the next chat calls in FIFO order;
 with none queued the emulator answers deterministically from the request (see
 :mod:`tests.support.emulator_chat`). Hidden limits (:meth:`~OpenRouterEmulator.provider_bucket`,
-:meth:`~OpenRouterEmulator.window_budget`) are checked before scripted replies.
+:meth:`~OpenRouterEmulator.window_budget`) are checked before scripted replies, and before them
+``provider.require_parameters`` against each endpoint's ``supported_parameters``
+(:mod:`tests.support.emulator_routing`): the real 404 when no endpoint of the model or of its
+fallback ``models`` handles every parameter.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -50,6 +53,7 @@ from tests.support.emulator_limits import (
 )
 from tests.support.emulator_prompt_cache import PromptCache
 from tests.support.emulator_replies import Reply, Wire, completion_wire, error_document, json_wire
+from tests.support.emulator_routing import REQUIRED_PARAMETERS_MESSAGE, first_servable_model
 
 __all__ = [
     "EmulatorStats",
@@ -362,7 +366,15 @@ class OpenRouterEmulator:
         return self.prompt_cache.apply(request.headers.get("authorization", ""), ctx, wire)
 
     def _provider_answer(self, request: RecordedRequest, ctx: ChatContext) -> Wire:
-        """Credit check, hidden limits, then the scripted or default answer."""
+        """Routing (``require_parameters``), credit check, hidden limits, then the scripted or
+        default answer."""
+        if ctx.model is not None:
+            fallbacks = [m for m in ctx.body.get("models") or [] if isinstance(m, str)]
+            served = first_servable_model(ctx.body, [ctx.model_id, *fallbacks], self._endpoints_of)
+            if served is None:
+                return json_wire(404, error_document(404, REQUIRED_PARAMETERS_MESSAGE))
+            if served != ctx.model_id:  # a fallback model serves, as OpenRouter would route it
+                ctx = replace(ctx, model_id=served, model=self.models.find(served))
         refusal = self._credit_refusal(request, ctx)
         if refusal is not None:
             return refusal
@@ -481,12 +493,18 @@ class OpenRouterEmulator:
         ]
         return json_wire(200, {"data": data})
 
-    def _endpoints_wire(self, model_id: str) -> Wire:
+    def _endpoints_of(self, model_id: str) -> list[dict[str, Any]] | None:
+        """The endpoint records of a model (given, else generated); None for an unknown one."""
         model = self.models.find(model_id)
         if model is None and model_id not in self.endpoints:
+            return None
+        return self.endpoints.get(model_id) or default_endpoints(model or {"id": model_id})
+
+    def _endpoints_wire(self, model_id: str) -> Wire:
+        records = self._endpoints_of(model_id)
+        if records is None:
             return json_wire(404, error_document(404, f"Model {model_id} not found"))
-        entry = model or {"id": model_id, "name": model_id}
-        records = self.endpoints.get(model_id) or default_endpoints(entry)
+        entry = self.models.find(model_id) or {"id": model_id, "name": model_id}
         return json_wire(200, endpoints_document(entry, records))
 
 
