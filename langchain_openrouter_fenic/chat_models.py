@@ -627,8 +627,8 @@ class ChatOpenRouter(BaseChatModel, SettingFields):
         forced = tool_choice not in (None, "auto", "none")
         needed = ["tools", "tool_choice"] if forced else ["tools"]
         missing = [p for p in needed if p not in info.supported_parameters]
-        if missing and info.supported_parameters:
-            listed = ", ".join(sorted(info.supported_parameters))
+        if missing:
+            listed = ", ".join(sorted(info.supported_parameters)) or "nothing"
             raise ToolsUnsupportedError(
                 f"bind_tools: model {info.id!r} does not list {' and '.join(missing)} in its "
                 f"catalog entry (it lists: {listed}), so no provider would call the tools"

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
@@ -56,6 +57,7 @@ __all__ = [
     "StructuredOutputStrategy",
     "check_fallback_model",
     "filter_supported_params",
+    "manual_thinking",
     "routing_body",
     "validate_profile",
 ]
@@ -546,17 +548,47 @@ def _allowed_efforts(info: ModelInfo) -> tuple[str, ...]:
     return tuple(listed) if "none" in listed else (*listed, "none")
 
 
+_ANTHROPIC = ("anthropic/", "~anthropic/")
+# Claude models with adaptive thinking, where an effort is not a manual budget: 4.6 and later
+_ADAPTIVE_FROM = (4, 6)
+_CLAUDE_VERSION = re.compile(r"claude-(?:opus|sonnet|haiku)-(\d+)(?:\.(\d+))?")
+
+
+def manual_thinking(
+    model_id: str, reasoning_effort: str | None, reasoning_max_tokens: int | None
+) -> str | None:
+    """The setting that turns on Anthropic's manual (budgeted) thinking for ``model_id``, or None.
+
+    Anthropic rejects a forced tool choice (``tool_choice`` required or naming a tool) while
+    manual thinking is on: ``reasoning.max_tokens``, or an effort on a model without adaptive
+    thinking (before Claude 4.6, where OpenRouter turns the effort into a budget). A
+    ``~anthropic/...-latest`` alias is taken to be adaptive (it follows the newest models).
+    """
+    if not model_id.startswith(_ANTHROPIC):
+        return None
+    if reasoning_max_tokens is not None:
+        return f"reasoning_max_tokens={reasoning_max_tokens}"
+    if reasoning_effort in (None, "none") or model_id.startswith("~"):
+        return None
+    match = _CLAUDE_VERSION.search(model_id)
+    version = (int(match.group(1)), int(match.group(2) or 0)) if match else (0, 0)
+    if version >= _ADAPTIVE_FROM:
+        return None
+    return f"reasoning_effort={reasoning_effort!r} (a thinking budget on {model_id})"
+
+
 def filter_supported_params(
-    params: Mapping[str, Any], info: ModelInfo
+    params: Mapping[str, Any], info: ModelInfo, *, strict: bool = False
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split request parameters into (kept, dropped) by the model's ``supported_parameters``.
 
     Only :data:`SAMPLING_PARAMETERS` are ever dropped; other keys pass through. A model whose
-    entry lists no parameters at all is not filtered (the catalog knows nothing). Values are not
-    judged: ``temperature=0.0`` is kept wherever ``temperature`` is listed.
+    entry lists no parameters at all is not filtered (the catalog knows nothing) unless
+    ``strict`` (the request asks ``require_parameters``: OpenRouter then takes the list as it
+    is). Values are not judged: ``temperature=0.0`` is kept wherever ``temperature`` is listed.
     """
     supported = info.supported_parameters
-    if not supported:
+    if not supported and not strict:
         return dict(params), {}
     kept: dict[str, Any] = {}
     dropped: dict[str, Any] = {}

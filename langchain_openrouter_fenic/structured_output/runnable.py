@@ -29,10 +29,11 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnableMap, Runn
 from ..catalog.model_ids import parse_model_id
 from ..errors import (
     ModelNotFoundError,
-    NoEndpointsError,
+    NoEndpointsForParametersError,
     OpenRouterError,
     StructuredOutputUnsupportedError,
 )
+from ..routing import manual_thinking
 from .deferred import defer
 from .parsers import StructuredReplyError, parse_json_reply, parse_tool_reply
 from .schema import (
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 
     from ..catalog import EndpointInfo, ModelInfo
     from ..chat_models import ChatOpenRouter
+    from ..routing import Profile
 
 __all__ = [
     "ForcedMethod",
@@ -211,41 +213,59 @@ class _Plan:
         return self.llm.catalog.peek_endpoints(info.id) is not None
 
     def decide(self) -> Runnable[LanguageModelInput, Any]:
-        return self._build(_model_info(self.llm), self.llm.catalog.endpoints)
+        info = _model_info(self.llm)
+        fallbacks = [self.llm.catalog.get(m) for m in self._fallback_ids()]
+        return self._build(info, fallbacks, self.llm.catalog.endpoints)
 
     async def adecide(self) -> Runnable[LanguageModelInput, Any]:
         info = await _amodel_info(self.llm)
+        fallbacks = [await self.llm.catalog.aget(m) for m in self._fallback_ids()]
         if self.method is not None or not self._endpoints_matter(info):
-            return self._build(info, None)
+            return self._build(info, fallbacks, None)
         try:
             endpoints = await self.llm.catalog.aendpoints(info.id)
         except Exception as exc:  # decide_strategy reports it and uses the model-level rule
-            return self._build(info, partial(_raise, exc))
-        return self._build(info, lambda _model_id: endpoints)
+            return self._build(info, fallbacks, partial(_raise, exc))
+        return self._build(info, fallbacks, lambda _model_id: endpoints)
+
+    def _fallback_ids(self) -> tuple[str, ...]:
+        """The profile's fallback ``models``: OpenRouter may serve any of them, so the method
+        must suit them too (the profile's catalog check already refused unknown ids)."""
+        return tuple(self.llm.active_profile.models or ())
 
     def _endpoints_matter(self, info: ModelInfo) -> bool:
         profile = self.llm.active_profile
         return needs_endpoint_check(info, profile.provider, profile.structured_output_strategy)
 
     def _build(
-        self, info: ModelInfo, load_endpoints: Callable[[str], Sequence[EndpointInfo]] | None
+        self,
+        info: ModelInfo,
+        fallbacks: Sequence[ModelInfo],
+        load_endpoints: Callable[[str], Sequence[EndpointInfo]] | None,
     ) -> Runnable[LanguageModelInput, Any]:
-        if self.method is not None:
-            _check_forced(info, self.method)
-            return self.pipeline(self.method)
         profile = self.llm.active_profile
+        thinking = _thinking(info, profile)
+        if self.method is not None:
+            _check_forced(info, self.method, thinking)
+            _warn_unable_fallbacks(info, self.method, fallbacks)
+            return self.pipeline(self.method)
         decision = decide_strategy(
             info,
             provider=profile.provider,
             preference=profile.structured_output_strategy,
             load_endpoints=load_endpoints,
+            fallbacks=fallbacks,
+            thinking=thinking,
         )
         primary = self.pipeline(decision.method)
         if decision.method == "json_schema" and decision.tools_possible:
             announce = partial(_announce_recovery, self.llm.model)
             recovery = RunnableLambda(announce, name="ToolsRecovery")
             fallback = recovery | self.pipeline("function_calling")
-            return primary.with_fallbacks([fallback], exceptions_to_handle=(NoEndpointsError,))
+            # only the refusal of the parameters: a data-policy or price 404 is not helped by tools
+            return primary.with_fallbacks(
+                [fallback], exceptions_to_handle=(NoEndpointsForParametersError,)
+            )
         return primary
 
     def pipeline(self, method: ForcedMethod) -> Runnable[LanguageModelInput, Any]:
@@ -303,6 +323,24 @@ def _without_catalog(exc: OpenRouterError) -> OpenRouterError:
     return type(exc)(str(exc) + hint, **exc._state())
 
 
+def _thinking(info: ModelInfo, profile: Profile) -> str | None:
+    return manual_thinking(info.id, profile.reasoning_effort, profile.reasoning_max_tokens)
+
+
+def _warn_unable_fallbacks(info: ModelInfo, method: str, fallbacks: Sequence[ModelInfo]) -> None:
+    needed = _NEEDS[method]
+    unable = [f.id for f in fallbacks if any(p not in f.supported_parameters for p in needed)]
+    if unable:
+        logger.warning(
+            "with_structured_output(method=%r) for %s: fallback model(s) %s do not list %s; if "
+            "OpenRouter falls back to them, no endpoint can handle the request.",
+            method,
+            info.id,
+            ", ".join(unable),
+            " and ".join(needed),
+        )
+
+
 def _normalize(schema: Any, method: ForcedMethod | None) -> OutputSchema | None:
     if schema is None:
         if method == "json_mode":
@@ -314,7 +352,16 @@ def _normalize(schema: Any, method: ForcedMethod | None) -> OutputSchema | None:
     return normalize_schema(schema)
 
 
-def _check_forced(info: ModelInfo, method: ForcedMethod) -> None:
+def _check_forced(info: ModelInfo, method: ForcedMethod, thinking: str | None = None) -> None:
+    if method == "function_calling" and thinking:
+        raise StructuredOutputUnsupportedError(
+            f"with_structured_output(method='function_calling') for {info.id!r}: Anthropic "
+            f"rejects a forced tool call while manual thinking is on ({thinking}). Use "
+            "method=None or 'json_schema'"
+            + (" (the model lists structured_outputs)" if info.supports_structured_outputs else "")
+            + ", build the chain from a model or profile without the thinking budget, or pass "
+            "strict_capabilities=False to send it anyway."
+        )
     needed = _NEEDS[method]
     missing = [p for p in needed if p not in info.supported_parameters]
     if not missing:

@@ -189,14 +189,22 @@ def to_strict_json_schema(json_schema: Mapping[str, Any]) -> dict[str, Any]:
     property that was optional becomes nullable (``anyOf: [..., {"type": "null"}]``). ``$ref``
     with sibling keywords is inlined (strict mode rejects siblings of ``$ref``); ``default``
     keywords are dropped (every field is now required, and strict mode does not accept them).
+
+    Raises:
+        ValueError: a map (``dict[str, X]``: an object with ``additionalProperties`` and no
+            ``properties``), which strict mode cannot express: closing it would only allow
+            ``{}``. The message names the field and suggests ``strict=False``.
     """
     root = copy.deepcopy(dict(json_schema))
-    strict: dict[str, Any] = _strict_node(root, root, frozenset())
+    strict: dict[str, Any] = _strict_node(root, root, frozenset(), ())
     return strict
 
 
-def _strict_node(node: Any, root: dict[str, Any], inlining: frozenset[str]) -> Any:
-    """Make one schema node strict, in place; ``inlining`` holds the $refs being expanded."""
+def _strict_node(
+    node: Any, root: dict[str, Any], inlining: frozenset[str], path: tuple[str, ...]
+) -> Any:
+    """Make one schema node strict, in place; ``inlining`` holds the $refs being expanded,
+    ``path`` names the node for messages (field names, ``$defs`` entries)."""
     if not isinstance(node, dict):
         return node
     node.pop("default", None)
@@ -208,19 +216,37 @@ def _strict_node(node: Any, root: dict[str, Any], inlining: frozenset[str]) -> A
         inlining = inlining | {ref}
     for key in _SCHEMA_MAPS:
         if isinstance(node.get(key), dict):
-            node[key] = {n: _strict_node(sub, root, inlining) for n, sub in node[key].items()}
+            node[key] = {
+                n: _strict_node(sub, root, inlining, (*path, n)) for n, sub in node[key].items()
+            }
     for key in _SCHEMA_LISTS:
         if isinstance(node.get(key), list):
-            node[key] = [_strict_node(sub, root, inlining) for sub in node[key]]
+            node[key] = [_strict_node(sub, root, inlining, path) for sub in node[key]]
     for key in _SCHEMA_SINGLE:
         if isinstance(node.get(key), dict):
-            node[key] = _strict_node(node[key], root, inlining)
+            node[key] = _strict_node(node[key], root, inlining, path)
     if len(node.get("allOf") or []) == 1 and not node.get("properties"):
         # pydantic wraps a described $ref in a one-element allOf: flatten it
         node.update(node.pop("allOf")[0])
     if _is_object(node):
+        _refuse_maps(node, path)
         _close_object(node, root)
     return node
+
+
+def _refuse_maps(node: Mapping[str, Any], path: tuple[str, ...]) -> None:
+    """A free-form object: ``additionalProperties`` set and no properties, or no ``properties``
+    key at all (``{"type": "object"}``); ``"properties": {}`` is an empty object on purpose."""
+    extra = node.get("additionalProperties")
+    if node.get("properties") or extra is False or ("properties" in node and extra is None):
+        return
+    field = ".".join(p for p in path if p) or "the schema itself"
+    raise ValueError(
+        f"with_structured_output: field {field!r} is a map (dict[str, ...]: an object with "
+        "additionalProperties and no fixed properties). Strict mode requires "
+        "additionalProperties: false, which would let it hold only {}. Pass strict=False to "
+        "send the schema as written, or model it as a list of {key, value} objects."
+    )
 
 
 def _is_object(node: Mapping[str, Any]) -> bool:

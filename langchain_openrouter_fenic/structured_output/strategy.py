@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from ..routing import ProviderPreferences
 
 __all__ = [
+    "NEEDS",
     "Method",
     "Preference",
     "StrategyDecision",
@@ -42,6 +43,8 @@ __all__ = [
     "model_level_method",
     "needs_endpoint_check",
     "routing_restrictions",
+    "supports_method",
+    "thinking_conflict_message",
     "unsupported_message",
 ]
 
@@ -62,6 +65,7 @@ class StrategyDecision:
         reason: one sentence saying why, for logs and ``explain``.
         source: ``"model"`` (the catalog's union) or ``"endpoints"`` (per provider).
         tools_possible: forced tools would work too (the 404 recovery may switch to them).
+        json_schema_possible: ``response_format`` would work too.
         endpoints_considered: providers the routing allows (None when endpoints were not used).
         structured_outputs_providers: of those, the ones listing ``structured_outputs``.
         tools_providers: of those, the ones listing ``tools`` and ``tool_choice``.
@@ -71,6 +75,7 @@ class StrategyDecision:
     reason: str
     source: Literal["model", "endpoints"] = "model"
     tools_possible: bool = False
+    json_schema_possible: bool = False
     endpoints_considered: tuple[str, ...] | None = None
     structured_outputs_providers: tuple[str, ...] = ()
     tools_providers: tuple[str, ...] = ()
@@ -117,12 +122,13 @@ def model_level_method(info: ModelInfo, preference: Preference) -> StrategyDecis
             "the model lists structured_outputs and tools+tool_choice, and the profile prefers "
             "tools (structured_output_strategy='prefer_tools')",
             tools_possible=True,
+            json_schema_possible=True,
         )
     if structured:
         why = "the model lists structured_outputs"
         if preference == "prefer_tools":
             why += " (prefer_tools ignored: it does not list both tools and tool_choice)"
-        return StrategyDecision("json_schema", why, tools_possible=tools)
+        return StrategyDecision("json_schema", why, tools_possible=tools, json_schema_possible=True)
     if tools:
         return StrategyDecision(
             "function_calling",
@@ -181,6 +187,7 @@ def choose_strategy(
         why,
         source="endpoints",
         tools_possible=bool(tools),
+        json_schema_possible=bool(so),
         endpoints_considered=names,
         structured_outputs_providers=so,
         tools_providers=tools,
@@ -333,12 +340,23 @@ def decide_strategy(
     provider: ProviderPreferences | None,
     preference: Preference,
     load_endpoints: Callable[[str], Sequence[EndpointInfo]] | None,
+    fallbacks: Sequence[ModelInfo] = (),
+    thinking: str | None = None,
 ) -> StrategyDecision:
     """Choose the strategy as ``with_structured_output`` does, consulting endpoints only if useful.
 
     ``load_endpoints(model_id)`` fetches ``/endpoints`` (None: no endpoint data, e.g. offline).
     It is called only when :func:`needs_endpoint_check` says the answer can change; if it fails,
-    the model-level rule applies (WARNING log). The choice is logged at INFO.
+    the model-level rule applies (WARNING log). Then:
+
+    - ``thinking`` (``routing.manual_thinking``: Anthropic's manual thinking is on) rules out a
+      forced tool call, which Anthropic rejects: ``json_schema`` if the model lists it, else an
+      error;
+    - ``fallbacks`` (the catalog records of the profile's ``models``): a method every model of the
+      chain supports is chosen when there is one; otherwise a WARNING names the fallback that
+      cannot serve the method, since OpenRouter would find no endpoint for it there.
+
+    The choice is logged at INFO.
 
     Raises:
         StructuredOutputUnsupportedError: no strategy is possible.
@@ -362,7 +380,85 @@ def decide_strategy(
     decision = choose_strategy(info, preference=preference, endpoints=endpoints)
     if note:
         decision = _replace_reason(decision, decision.reason + note)
+    if thinking:
+        decision = _without_forced_tools(decision, info, thinking)
+    decision = _for_the_chain(decision, info, fallbacks)
     logger.info(
         "Structured output for %s: %s, because %s", info.id, decision.method, decision.reason
     )
     return decision
+
+
+#: what each method needs a model to list
+NEEDS: dict[str, tuple[str, ...]] = {
+    "json_schema": ("structured_outputs",),
+    "function_calling": ("tools", "tool_choice"),
+}
+
+
+def supports_method(info: ModelInfo, method: str) -> bool:
+    """``info`` lists what ``method`` needs (model level)."""
+    return all(p in info.supported_parameters for p in NEEDS[method])
+
+
+def _other(method: Method) -> Method:
+    return "function_calling" if method == "json_schema" else "json_schema"
+
+
+def thinking_conflict_message(info: ModelInfo, thinking: str) -> str:
+    return (
+        f"Structured output for {info.id!r}: a forced tool call is the only strategy it offers "
+        f"(it lists no structured_outputs), and Anthropic rejects a forced tool call while manual "
+        f"thinking is on ({thinking}). Build the structured-output chain from a model or profile "
+        "without the thinking budget (e.g. llm.with_profile(...) of a profile without "
+        "reasoning_max_tokens), use reasoning_effort on Claude 4.6 or later (adaptive thinking), "
+        "or choose a model that lists structured_outputs."
+    )
+
+
+def _without_forced_tools(
+    decision: StrategyDecision, info: ModelInfo, thinking: str
+) -> StrategyDecision:
+    if decision.method == "json_schema":
+        return replace(decision, tools_possible=False)  # no forced-tool recovery either
+    if not decision.json_schema_possible:
+        raise StructuredOutputUnsupportedError(thinking_conflict_message(info, thinking))
+    return replace(
+        decision,
+        method="json_schema",
+        tools_possible=False,
+        reason=decision.reason + f"; json_schema instead: Anthropic rejects a forced tool call "
+        f"while manual thinking is on ({thinking})",
+    )
+
+
+def _for_the_chain(
+    decision: StrategyDecision, info: ModelInfo, fallbacks: Sequence[ModelInfo]
+) -> StrategyDecision:
+    unable = [f.id for f in fallbacks if not supports_method(f, decision.method)]
+    if not unable:
+        return decision
+    other = _other(decision.method)
+    possible = (
+        decision.tools_possible if other == "function_calling" else (decision.json_schema_possible)
+    )
+    if possible and all(supports_method(f, other) for f in fallbacks):
+        switched = replace(decision, method=other)
+        return _replace_reason(
+            switched,
+            decision.reason + f"; {other} instead, which every model of the chain supports "
+            f"(fallback {', '.join(unable)} does not list "
+            f"{' and '.join(NEEDS[decision.method])})",
+        )
+    logger.warning(
+        "Structured output for %s uses %s, which fallback model(s) %s cannot serve (they do not "
+        "list %s): if OpenRouter falls back to them, no endpoint can handle the request. Choose "
+        "fallbacks that list it, or leave them out of the structured-output chain.",
+        info.id,
+        decision.method,
+        ", ".join(unable),
+        " and ".join(NEEDS[decision.method]),
+    )
+    return _replace_reason(
+        decision, decision.reason + f"; fallback {', '.join(unable)} cannot serve it"
+    )

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..routing import filter_supported_params
+from ..routing import filter_supported_params, manual_thinking
 from ..settings import settings_body
 
 if TYPE_CHECKING:
@@ -68,8 +68,12 @@ def build_body(
     (``tools``, ``response_format``, ``reasoning`` ...) is an error, raised before anything is
     sent.
 
+    A forced tool choice while Anthropic's manual thinking is on (``routing.manual_thinking``)
+    is refused here too: Anthropic rejects that request.
+
     Raises:
-        ValueError: ``require_parameters`` with a capability the model does not list.
+        ValueError: ``require_parameters`` with a capability the model does not list, or a
+            forced tool call with manual thinking on Claude.
     """
     body: dict[str, Any] = {"model": model, "messages": messages}
     body.update(settings_body(settings, info))
@@ -77,9 +81,11 @@ def build_body(
     _deep_update(body, call_body)
     if require_parameters:
         body.setdefault("provider", {})["require_parameters"] = True
+    _refuse_forced_tools_with_thinking(body)
     if info is not None:
-        body, _dropped = filter_supported_params(body, info)
-        if (body.get("provider") or {}).get("require_parameters") is True:
+        strict = (body.get("provider") or {}).get("require_parameters") is True
+        body, _dropped = filter_supported_params(body, info, strict=strict)
+        if strict:
             _drop_or_refuse_unlisted(body, info)
     if stream:
         body["stream"] = True
@@ -88,8 +94,6 @@ def build_body(
 
 def _drop_or_refuse_unlisted(body: dict[str, Any], info: ModelInfo) -> None:
     listed = info.supported_parameters
-    if not listed:
-        return  # the catalog knows nothing about this model
     for key in list(body):
         names = required_parameter_names(key, body[key])
         if names is None or any(n in listed for n in names):
@@ -110,6 +114,26 @@ def _drop_or_refuse_unlisted(body: dict[str, Any], info: ModelInfo) -> None:
             "OpenRouter would answer 404 'No endpoints found that can handle the requested "
             f"parameters'. Remove {key}, choose a model that lists it, or set "
             "require_parameters=False."
+        )
+
+
+def _refuse_forced_tools_with_thinking(body: Mapping[str, Any]) -> None:
+    reasoning = body.get("reasoning")
+    if not isinstance(reasoning, Mapping) or reasoning.get("enabled") is False:
+        return
+    choice = body.get("tool_choice")
+    forced = choice == "required" or (
+        isinstance(choice, Mapping) and choice.get("type") == "function"
+    )
+    thinking = manual_thinking(
+        str(body.get("model")), reasoning.get("effort"), reasoning.get("max_tokens")
+    )
+    if forced and thinking:
+        raise ValueError(
+            f"tool_choice={choice!r} with {thinking}: Anthropic refuses a forced tool call while "
+            "manual thinking is on. Use tool_choice='auto', drop the thinking budget for this "
+            "call (reasoning_max_tokens=None), or use reasoning_effort on Claude 4.6 or later "
+            "(adaptive thinking)."
         )
 
 
