@@ -194,7 +194,8 @@ class ChatOpenRouter(BaseChatModel, SettingFields):
     def _use_shared_limiter(self) -> None:
         """One limiter per key, shared by every instance: they share OpenRouter's limits
         (:free models have a budget of their own, so they get a limiter of their own)."""
-        from .rate_limits.limiter import bounded_by, limiter_scope, shared_rate_limiter
+        from .rate_limits.limiter import bounded_by
+        from .rate_limits.shared import limiter_scope, shared_rate_limiter
 
         assert self.api_key is not None
         shared = shared_rate_limiter(

@@ -1,9 +1,13 @@
 """Rate limiting and retries.
 
 - ``signals``: OpenRouter's rate-limit hints read out of a 429 (pure);
-- ``policy``: the pure pacing schedule (AIMD, GCRA slots, cooldowns, window budgets) over "now";
-- ``limiter``: ``AdaptiveRateLimiter``, the LangChain rate limiter (in-process state, waiting);
-- ``retry``: the tenacity retry policy of a chat call;
+- ``policy``: every pacing decision (AIMD, GCRA slots, cooldowns, window budgets) as pure
+  functions of a flat state and "now";
+- ``local_state``: that state in this process; ``redis_state`` (+ ``redis_scripts``, the same
+  decisions in Lua): that state in Redis, shared by processes and hosts, with a fallback;
+- ``limiter``: ``AdaptiveRateLimiter``, the LangChain rate limiter (waiting, bounds, feedback);
+- ``shared``: the process-wide limiter of each API key (``shared_rate_limiter``);
+- ``retry``: the tenacity retry policy of a chat call; ``advice``: what its errors say;
 - ``waits``: the switch that skips pacing and retry sleeps while recorded HTTP is replayed.
 
 Names load on first access: the limiter is not needed to build a chain, and ``retry`` brings
@@ -16,14 +20,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .limiter import AdaptiveRateLimiter, WindowBudget, limiter_scope, shared_rate_limiter
+    from .limiter import AdaptiveRateLimiter, WindowBudget
+    from .shared import limiter_scope, shared_rate_limiter
     from .signals import RateLimitSignal, parse_rate_limit_signal
 
 _LAZY = {
     "AdaptiveRateLimiter": ".limiter",
     "WindowBudget": ".limiter",
-    "limiter_scope": ".limiter",
-    "shared_rate_limiter": ".limiter",
+    "limiter_scope": ".shared",
+    "shared_rate_limiter": ".shared",
     "RateLimitSignal": ".signals",
     "parse_rate_limit_signal": ".signals",
 }

@@ -1,24 +1,17 @@
-"""``AdaptiveRateLimiter``: a LangChain rate limiter that learns OpenRouter's limits from its 429s.
+"""``AdaptiveRateLimiter``: a LangChain rate limiter that learns OpenRouter's limits from 429s.
 
-All decisions live in ``_rate_schedule.Schedule``, a pure state machine over "now" (a fake clock
-drives it in tests); ``AdaptiveRateLimiter`` adds the lock and the waiting.
+The decisions are ``policy``'s (pure functions over a flat state); the state lives in this
+process (``local_state``) or in Redis (``redis_state``, shared by every process and host of a
+key). This module does the rest: waiting (threads and asyncio tasks, woken when a 429 changes
+the plan), the bound on a wait (``max_wait``: a longer wait raises ``RateLimitError`` at once),
+the feedback of each request, and the log lines.
 
-- **Pacing.** Callers reserve the next free slot (GCRA: slots ``1/rate`` apart, bursts of
-  ``max_burst``) and sleep exactly until it: no polling. A new plan (a 429, a pause, a
-  higher rate) voids outstanding reservations and wakes their holders, who reserve again.
-- **Slow start.** Until the first 429 each completed success adds 1 request/s (the rate roughly
-  doubles every second), but only while the limiter is what holds callers back.
-- **429 without hints.** One multiplicative decrease per throttling event (x ``decrease_factor``,
-  floored): 429s of requests admitted before the decrease belong to the same event. The rate the
-  failed request was paced at is remembered; after a few successes the rate returns to 90 % of it
-  and then probes upward additively (``increase_step`` of it per ``successes_before_increase``
-  completed successes), with growing steps once it is past the rate that failed.
-- **429 with a reset / retry-after.** Nothing is admitted before that instant. ``Limit`` +
-  ``Reset`` is a window budget: at most Limit admissions in the window that starts at the reset,
-  spread evenly over it. Its length is measured from successive resets; until two are seen it
-  is estimated from our own successes (the closing window held the last Limit of them), or a
-  minute if we have none. The budget expires with its window. A pause longer than ``max_pause``
-  (a daily free-tier quota) is a quota of one model, not a rate: the key's other requests go on.
+- **Free when nothing limits.** Until the first 429 every acquire is granted at once.
+- **Paced after 429s.** AIMD from the rate the server let through, GCRA slots, one decrease per
+  burst of 429s, cooldown deadlines, window budgets spent as fast as the callers ask.
+- **Sleeping is local.** A caller takes its slot in one decision and sleeps in its process
+  (never holding a lock or a connection); a 429 that delays slots already granted wakes the
+  waiters of this process, who check again.
 """
 
 from __future__ import annotations
@@ -26,32 +19,56 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import copy
-import hashlib
+import importlib.util
 import logging
+import math
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from langchain_core.rate_limiters import BaseRateLimiter
 
-from .._process_local import ForkSafeLock, ProcessLocal, ProcessRegistry
-from . import waits
-from .policy import Schedule, Ticket, Tuning, WindowBudget
+from .._process_local import ForkSafeLock, ProcessLocal
+from . import policy, waits
+from .local_state import LocalState, StateStore, View
+from .policy import NEVER, Grant, Refusal, Signal, Ticket, Tuning
 from .signals import RateLimitSignal
 
-__all__ = [
-    "AdaptiveRateLimiter",
-    "WindowBudget",
-    "limiter_scope",
-    "shared_rate_limiter",
-]
+__all__ = ["AdaptiveRateLimiter", "WindowBudget", "bounded_by"]
 
 logger = logging.getLogger(__name__)
 
-# the last admission of this thread / asyncio task: (id of the limiter's schedule, its ticket)
-_LAST_ADMISSION: contextvars.ContextVar[tuple[int, Ticket] | None] = contextvars.ContextVar(
+FREE_DAILY_PAUSE = 26 * 3600.0  # a :free daily quota resets within a day: it may pause the scope
+
+
+@dataclass(frozen=True, slots=True)
+class WindowBudget:
+    """At most ``limit`` admissions in ``[start, end)`` (limiter clock seconds)."""
+
+    limit: int
+    start: float
+    end: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """A grant held by a caller: which state issued it, when it is due (limiter clock)."""
+
+    ticket: Ticket
+    origin: int
+    due: float
+    version: int  # the plan version it was granted under
+
+    @property
+    def key(self) -> tuple[int, Ticket]:
+        return self.origin, self.ticket
+
+
+# the last admission of this thread / asyncio task: (id of the limiter's core, the grant)
+_LAST_ADMISSION: contextvars.ContextVar[tuple[int, _Held] | None] = contextvars.ContextVar(
     "openrouter_last_admission", default=None
 )
 
@@ -102,23 +119,215 @@ class _TaskWaiter:
 _Waiter = _ThreadWaiter | _TaskWaiter
 
 
+class _Core:
+    """What a limiter and all its ``with_max_wait`` handles share."""
+
+    def __init__(
+        self,
+        state: StateStore,
+        tuning: Tuning,
+        clock: Callable[[], float],
+        wall_clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        async_sleep: Callable[[float], Awaitable[None]],
+    ) -> None:
+        self.state, self.tuning = state, tuning
+        self.clock, self.wall_clock, self.sleep, self.async_sleep = (
+            clock,
+            wall_clock,
+            sleep,
+            async_sleep,
+        )
+        self.lock = ForkSafeLock()
+        # this process's waiting callers (a forked child has none), insertion-ordered
+        self.waiters: ProcessLocal[dict[_Waiter, None]] = ProcessLocal(dict)
+        self.handles: dict[float | None, AdaptiveRateLimiter] = {}
+        self.version = 0  # plan changes seen by this process
+        self._plans = {0: -1.0, 1: -1.0}  # the latest plan seen from each state
+        self._origin = -1
+        self.view: View | None = None
+        self.view_at = 0.0  # the limiter clock when ``view`` was taken
+        self.throttled_from: float | None = None  # requests/min before the current episode
+        self.last_429 = -math.inf  # limiter clock
+        self.last_decrease = -math.inf
+        self.decrease_epoch = 0.0
+
+    # -- what the state says ----------------------------------------------------------------
+    def observe(self, view: View) -> int:
+        """Note a view; wake the waiters if it shows a new plan (or another state answered).
+        Returns the plan version a grant made with this view belongs to."""
+        local_now = self.clock()
+        with self.lock:
+            seen = self._plans[view.origin]
+            newer = view.plan > seen or view.origin != self._origin
+            if newer:
+                self._plans[view.origin] = view.plan
+                self._origin = view.origin
+                self.version += 1
+                waiters = list(self.waiters.get())
+            else:
+                waiters = []
+                if view.plan < seen - 1:  # the state was rebuilt (Redis restarted, flushed)
+                    self._plans[view.origin] = view.plan
+            if view.plan >= seen - 1:  # not an answer overtaken by a newer one
+                self.view, self.view_at = view, local_now
+            version = self.version
+        for waiter in waiters:
+            waiter.wake()
+        return version
+
+    def local(self, view: View, instant: float) -> float:
+        """A state instant on the limiter clock."""
+        return self.clock() + (instant - view.now)
+
+    # -- granting ---------------------------------------------------------------------------
+    def held(self, decision: Grant | Refusal, view: View, bound: float | None) -> _Held:
+        version = self.observe(view)
+        if isinstance(decision, Refusal):
+            raise self.refused(decision, view, 0.0 if bound is None else bound)
+        return _Held(decision.ticket, view.origin, self.clock() + decision.wait, version)
+
+    def refused(self, refusal: Refusal, view: View, bound: float) -> Exception:
+        from .advice import wait_refused
+
+        if refusal.cause == "budget":
+            cause = f"the window budget of {view.b_lim:.0f} requests is spent"
+        elif refusal.cause == "day":
+            cause = f"the daily quota of {view.d_lim:.0f} requests is spent"
+        elif refusal.cause == "pace":
+            cause = f"paced at {view.rate * 60:.0f} requests/min after 429s"
+        else:
+            cause = "paused after a 429 until its reset"
+        return wait_refused(refusal.wait, bound, self.wall_clock(), cause)
+
+    def register(self, waiter: _Waiter | None) -> None:
+        if waiter is not None:
+            with self.lock:
+                self.waiters.get()[waiter] = None
+
+    def leave(self, waiter: _Waiter | None, abandoned: _Held | None) -> None:
+        if waiter is not None:
+            with self.lock:
+                self.waiters.get().pop(waiter, None)
+        if abandoned is not None:  # cancelled or interrupted while waiting: give it back
+            self.state.release(abandoned.key)
+
+    def admitted(self, held: _Held) -> None:
+        _LAST_ADMISSION.set((id(self), held))
+
+    def take_admission(self) -> tuple[int, Ticket] | None:
+        """This thread / task's last admission through this limiter (each is reported once)."""
+        last = _LAST_ADMISSION.get()
+        if last is None or last[0] != id(self):
+            return None
+        _LAST_ADMISSION.set(None)
+        return last[1].key
+
+    # -- feedback ---------------------------------------------------------------------------
+    def after_success(self, view: View) -> None:
+        self.observe(view)
+        with self.lock:
+            since = self.clock() - self.last_429
+            was = self.throttled_from
+            if was is None:
+                return
+            rate = view.rate * 60
+            if view.b_lim > 0 or view.cool > view.now:
+                return  # a window budget or a pause still limits
+            if view.rate == 0:
+                note = "OpenRouter rate limiting eased; no 429 for 60 s, no pacing any more"
+            elif rate >= was:
+                note = f"OpenRouter rate limiting eased; back to {rate:.0f} requests/min"
+            elif since > policy.QUIET:
+                # the old rate was above the limit (it overshot) and will not come back
+                note = (
+                    f"OpenRouter rate limiting eased; no 429 for 60 s, now {rate:.0f} requests/min"
+                )
+            else:
+                return
+            self.throttled_from = None
+        logger.info(note)
+
+    def after_limited(
+        self, outcome: float, view: View, signal: Signal, before: View | None
+    ) -> None:
+        local_now = self.clock()
+        with self.lock:
+            new_episode = local_now - self.last_429 > policy.QUIET
+            self.last_429 = local_now
+            if before is not None and view.epoch > before.epoch:
+                self.last_decrease, self.decrease_epoch = local_now, view.epoch
+        self.observe(view)
+        if outcome == policy.QUOTA:
+            logger.debug(quota_note(signal.wait, self.tuning.max_pause))
+            return
+        if outcome != policy.CHANGED:
+            return  # another answer of an event already acted on
+        old = before.rate if before is not None else 0.0
+        with self.lock:
+            level = logging.DEBUG
+            if new_episode or self.throttled_from is None:
+                level = logging.WARNING
+                old_rate = old * 60 if old > 0 else math.inf
+                self.throttled_from = max(old_rate, self.throttled_from or 0.0)
+        logger.log(level, self._throttle_note(view, old))
+
+    def _throttle_note(self, view: View, old_rate: float) -> str:
+        text = "OpenRouter/provider is throttling; "
+        pause = view.cool - view.now
+        if pause > 0:
+            text += f"pausing {pause:.1f} s; "
+        if view.b_lim > 0:
+            text += (
+                f"budget {view.b_lim:.0f} requests per {view.b_end - view.b_start:.0f} s window; "
+            )
+        if old_rate > 0 and view.rate > 0:
+            text += f"rate {old_rate * 60:.0f} -> {view.rate * 60:.0f} requests/min"
+        elif old_rate != view.rate:
+            text += f"rate {_per_minute(old_rate)} -> {_per_minute(view.rate)}"
+        text = text.rstrip("; ")
+        if pause > 0:
+            until = datetime.fromtimestamp(self.wall_clock() + pause, tz=timezone.utc)
+            text += f" (resuming at {until:%H:%M:%S} UTC)"
+        return text
+
+    def sent_before(self, sent_at: float) -> tuple[int, Ticket] | None:
+        """A ``sent_at`` report: admitted before the last decrease is the same event."""
+        if sent_at >= self.last_decrease or self.view is None:
+            return None
+        old = Ticket(sent_at, self.decrease_epoch - 1, 0.0, 0.0, NEVER, 0.0)
+        return self.view.origin, old
+
+
+def _per_minute(rate: float) -> str:
+    return f"{rate * 60:.0f} requests/min" if rate > 0 else "unpaced"
+
+
+def quota_note(wait: float, max_pause: float) -> str:
+    return (
+        f"OpenRouter asked to wait {wait:.0f} s (more than max_pause={max_pause:.0f} s): "
+        "treated as a quota of one model; the key's other requests are not paused"
+    )
+
+
 class AdaptiveRateLimiter(BaseRateLimiter):
-    """A ``BaseRateLimiter`` that slows down on OpenRouter's 429s and speeds up on completions.
+    """A ``BaseRateLimiter`` that is free until OpenRouter limits, then paces to the limit.
 
     Use it wherever LangChain takes a ``rate_limiter``. ``ChatOpenRouter`` shares one per API key
-    and reports each attempt's outcome (``record_success`` / ``record_rate_limited``); a caller
-    that reports nothing gets plain pacing at the current rate. Threads and asyncio tasks may
-    use one limiter at the same time: a lock guards the state and is never held while waiting.
+    (and base URL and scope) and reports each attempt's outcome (``record_success`` /
+    ``record_rate_limited``); a caller that reports nothing gets plain pacing at the current rate.
+    Threads and asyncio tasks may use one limiter at the same time.
 
     Args:
-        requests_per_minute: the starting rate (raised by slow start until the first 429).
+        requests_per_minute: a starting pace (then +1 request/s per completed success until the
+            first 429). None (the default): nothing is paced until a 429 says so.
         min_requests_per_minute: the floor of multiplicative decreases.
-        max_requests_per_minute: the ceiling of increases.
+        max_requests_per_minute: the ceiling of increases (None: no ceiling).
         decrease_factor: the rate is multiplied by this on each throttling event (0 < f < 1).
-        increase_step: additive increase, as a share of the rate that last failed (or of a
-            window budget's rate), per ``successes_before_increase`` completed successes.
+        increase_step: additive increase, a share of the rate that last failed, per
+            ``successes_before_increase`` completed successes.
         successes_before_increase: completed successes per additive increase.
-        max_burst: admissions allowed back to back after an idle spell.
+        max_burst: admissions allowed back to back after an idle spell, once paced.
         max_pause: a reset / retry-after further away than this (seconds), such as a daily
             free-tier quota, pauses nothing: it is a quota of one model, not the key's rate.
         reset_margin: seconds added to each reset / retry-after instant (clock skew).
@@ -126,17 +335,25 @@ class AdaptiveRateLimiter(BaseRateLimiter):
             ``RateLimitError`` at once, saying when the limit resets, and takes no slot. None:
             wait as long as it takes. ``with_max_wait`` gives the same limiter with another
             bound (``ChatOpenRouter`` uses its ``max_rate_limit_wait``); 0 never waits.
+        window_budget: ``(limit, seconds)``: start with a budget of ``limit`` admissions per
+            window (the ``:free`` models: ``(20, 60)``, OpenRouter's published limit).
+        daily_limit: start with a cap of this many admissions per UTC day.
+        redis_url: keep the state in Redis (``pip install 'langchain-openrouter-fenic[redis]'``)
+            so that every process and host using the same ``redis_name`` shares the limits;
+            while Redis fails, the limiter works in-process. Default: the environment variable
+            ``LANGCHAIN_OPENROUTER_FENIC_REDIS_URL`` for ``ChatOpenRouter``'s shared limiters.
+        redis_name, redis_scope: which shared state (one Redis hash per name and scope).
         clock, wall_clock, sleep, async_sleep: time, injectable for tests (``clock`` monotonic
             seconds, ``wall_clock`` epoch seconds). With the real ``time.sleep`` /
-            ``asyncio.sleep``, waits are cut short when a higher rate frees earlier slots.
+            ``asyncio.sleep``, waits are cut short when a 429 changes the plan.
     """
 
     def __init__(
         self,
-        requests_per_minute: float = 600.0,
+        requests_per_minute: float | None = None,
         *,
         min_requests_per_minute: float = 6.0,
-        max_requests_per_minute: float = 60_000.0,
+        max_requests_per_minute: float | None = None,
         decrease_factor: float = 0.75,
         increase_step: float = 0.01,
         successes_before_increase: int = 10,
@@ -144,62 +361,54 @@ class AdaptiveRateLimiter(BaseRateLimiter):
         max_pause: float = 60.0,
         reset_margin: float = 0.05,
         max_wait: float | None = None,
+        window_budget: tuple[int, float] | None = None,
+        daily_limit: int | None = None,
+        redis_url: str | None = None,
+        redis_name: str = "default",
+        redis_scope: str = "default",
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        for name, value in {
-            "min_requests_per_minute": min_requests_per_minute,
-            "increase_step": increase_step,
-            "max_pause": max_pause,
-        }.items():
-            if not value > 0:
-                raise ValueError(f"{name}={value} must be > 0.")
-        if not min_requests_per_minute <= requests_per_minute <= max_requests_per_minute:
-            raise ValueError(
-                f"requests_per_minute={requests_per_minute} must lie between "
-                f"min_requests_per_minute={min_requests_per_minute} and "
-                f"max_requests_per_minute={max_requests_per_minute}; change one of them."
-            )
-        if not 0 < decrease_factor < 1:
-            raise ValueError(f"decrease_factor={decrease_factor} must be in (0, 1), e.g. 0.75.")
-        if successes_before_increase < 1 or max_burst < 1 or reset_margin < 0:
-            raise ValueError(
-                f"successes_before_increase={successes_before_increase} and "
-                f"max_burst={max_burst} must be >= 1, reset_margin={reset_margin} >= 0."
-            )
-        self._max_wait = _checked_max_wait(max_wait)
-        self._clock, self._wall_clock = clock, wall_clock
-        self._sleep, self._async_sleep = sleep, async_sleep
-        # new in a forked child: a parent thread may hold the lock, and its waiters are not there
-        self._lock = ForkSafeLock()
-        self._process_waiters: ProcessLocal[dict[_Waiter, None]] = ProcessLocal(dict)
-        tuning = Tuning(
-            floor=min_requests_per_minute / 60,
-            ceiling=max_requests_per_minute / 60,
-            decrease_factor=decrease_factor,
-            increase_step=increase_step,
-            successes_before_increase=successes_before_increase,
-            max_burst=max_burst,
-            max_pause=max_pause,
-            reset_margin=reset_margin,
+        self._config = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
+        tuning = _tuning(
+            requests_per_minute,
+            min_requests_per_minute,
+            max_requests_per_minute,
+            decrease_factor,
+            increase_step,
+            successes_before_increase,
+            max_burst,
+            max_pause,
+            reset_margin,
+            window_budget,
+            daily_limit,
         )
-        self._schedule = Schedule(tuning, rate=requests_per_minute / 60, now=clock())
-        self._handles: dict[float | None, AdaptiveRateLimiter] = {self._max_wait: self}
+        self._max_wait = _checked_max_wait(max_wait)
+        local = LocalState(tuning, clock, wall_clock)
+        state: StateStore = local
+        if redis_url:
+            state = _redis_state(redis_url, redis_name, redis_scope, tuning, local)
+        self._core = _Core(state, tuning, clock, wall_clock, sleep, async_sleep)
+        self._core.handles[self._max_wait] = self
+        self._registry_key: tuple[Any, ...] | None = None
 
+    # -- handles --------------------------------------------------------------------------
     def with_max_wait(self, seconds: float | None) -> AdaptiveRateLimiter:
         """This limiter (the same state, shared) with another ``max_wait``.
 
         The handle of one bound is made once and kept: asking again returns the same object.
         """
         bound = _checked_max_wait(seconds)
-        with self._lock:
-            handle = self._handles.get(bound)
+        core = self._core
+        with core.lock:
+            handle = core.handles.get(bound)
             if handle is None:
-                handle = copy.copy(self)  # every attribute is shared, the bound aside
+                handle = object.__new__(AdaptiveRateLimiter)
+                handle.__dict__.update(self.__dict__)
                 handle._max_wait = bound
-                self._handles[bound] = handle
+                core.handles[bound] = handle
             return handle
 
     @property
@@ -207,148 +416,148 @@ class AdaptiveRateLimiter(BaseRateLimiter):
         """The longest an ``acquire`` of this handle waits (None: no bound)."""
         return self._max_wait
 
-    @property
-    def _waiters(self) -> dict[_Waiter, None]:
-        """This process's waiting callers, insertion-ordered: wake-ups in queue order."""
-        return self._process_waiters.get()
+    def __reduce__(self) -> tuple[Any, ...]:
+        # configuration, never state: a shared limiter is looked up again where it is loaded
+        if self._registry_key is not None:
+            from .shared import shared_again
+
+            return (shared_again, (*self._registry_key, self._max_wait))
+        return (_rebuilt, (self._config, self._max_wait))
+
+    def __copy__(self) -> AdaptiveRateLimiter:
+        return self  # one limiter is one set of limits: a copy shares them
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> AdaptiveRateLimiter:
+        return self
 
     # -- read-only introspection ----------------------------------------------------------
+    def _peek(self) -> View:
+        view = self._core.state.peek()
+        self._core.observe(view)
+        return view
+
     @property
     def requests_per_minute(self) -> float:
-        """The current admission rate, requests per minute."""
-        with self._lock:
-            return self._schedule.rate * 60
+        """The current pace, requests per minute (``math.inf`` while nothing is paced)."""
+        rate = self._peek().rate
+        return rate * 60 if rate > 0 else math.inf
 
     @property
     def cooldown_until(self) -> float | None:
         """The ``clock`` instant before which nothing is admitted, or None when not paused."""
-        with self._lock:
-            until = self._schedule.cooldown_until
-            return until if until > self._clock() else None
+        view = self._peek()
+        return self._core.local(view, view.cool) if view.cool > view.now else None
 
     def cooldown_remaining(self) -> float:
         """Seconds until admissions resume after a reset / retry-after (0.0 when not paused)."""
-        with self._lock:
-            return max(0.0, self._schedule.cooldown_until - self._clock())
+        view = self._peek()
+        return max(0.0, view.cool - view.now)
 
     @property
     def window_budget(self) -> WindowBudget | None:
-        """The window budget learnt from ``X-RateLimit-Limit`` / ``-Reset``, while it lasts."""
-        with self._lock:
-            self._schedule.expire(self._clock())
-            return self._schedule.budget
+        """The window budget in force (learnt from ``X-RateLimit-*`` or configured)."""
+        view = self._peek()
+        if view.b_lim <= 0:
+            return None
+        local = self._core.local
+        return WindowBudget(int(view.b_lim), local(view, view.b_start), local(view, view.b_end))
 
     @property
     def throttled(self) -> bool:
         """True during a throttling episode: from its first 429 until the rate is back where it
-        was, or a minute passed without a 429 (then the old rate was above the limit)."""
-        with self._lock:
-            return self._schedule.throttled_from is not None
+        was, or a minute passed without a 429."""
+        return self._core.throttled_from is not None
+
+    @property
+    def shared(self) -> bool:
+        """True while the state is shared through Redis (False: in-process, or Redis failing)."""
+        return getattr(self._core.state, "shared", False)
 
     def now(self) -> float:
         """The limiter's clock, the unit of ``record_rate_limited(sent_at=...)``."""
-        return self._clock()
+        return self._core.clock()
 
     # -- BaseRateLimiter ------------------------------------------------------------------
     def acquire(self, *, blocking: bool = True) -> bool:
         """Wait for this request's slot; with ``blocking=False``, take it only if it is due."""
         if waits.are_skipped():  # replaying recorded HTTP: no pacing (``waits``)
             return True
+        core = self._core
         if not blocking:
-            return self._try_now()
-        waiter = _ThreadWaiter() if self._sleep is time.sleep else None
-        ticket, admitted = self._reserve(waiter), False
+            decision, view = core.state.acquire(0.0, None)
+            return self._granted_now(decision, view)
+        waiter = _ThreadWaiter() if core.sleep is time.sleep else None
+        held: _Held | None = None
+        admitted = False
         try:
             while True:
                 if waiter is not None:
                     waiter.arm()  # armed before looking, so a wake-up in between is not lost
-                admitted, ticket = self._settle(ticket)
-                if admitted:
-                    return True
-                delay = ticket.at - self._clock()
-                if delay > 0:
-                    (waiter.wait if waiter is not None else self._sleep)(delay)
+                decision, view = core.state.acquire(self._bound, _key(held))
+                held = None  # given back by that call
+                held = core.held(decision, view, self._max_wait)
+                core.register(waiter)
+                while held.version == core.version:
+                    delay = held.due - core.clock()
+                    if delay <= 0:
+                        admitted = True
+                        core.admitted(held)
+                        return True
+                    (waiter.wait if waiter is not None else core.sleep)(delay)
+                    if waiter is not None:
+                        waiter.arm()
         finally:
-            self._leave(ticket, waiter, admitted)
+            core.leave(waiter, None if admitted else held)
 
     async def aacquire(self, *, blocking: bool = True) -> bool:
         """Like ``acquire``, but waits on the event loop (never blocking it)."""
         if waits.are_skipped():
             return True
+        core = self._core
         if not blocking:
-            return self._try_now()
-        waiter = _TaskWaiter() if self._async_sleep is asyncio.sleep else None
-        ticket, admitted = self._reserve(waiter), False
+            decision, view = await core.state.aacquire(0.0, None)
+            return self._granted_now(decision, view)
+        waiter = _TaskWaiter() if core.async_sleep is asyncio.sleep else None
+        held: _Held | None = None
+        admitted = False
         try:
             while True:
                 if waiter is not None:
                     waiter.arm()
-                admitted, ticket = self._settle(ticket)
-                if admitted:
-                    return True
-                delay = ticket.at - self._clock()
-                if delay > 0:
-                    await (waiter.wait(delay) if waiter is not None else self._async_sleep(delay))
+                decision, view = await core.state.aacquire(self._bound, _key(held))
+                held = None
+                held = core.held(decision, view, self._max_wait)
+                core.register(waiter)
+                while held.version == core.version:
+                    delay = held.due - core.clock()
+                    if delay <= 0:
+                        admitted = True
+                        core.admitted(held)
+                        return True
+                    if waiter is not None:
+                        await waiter.wait(delay)
+                        waiter.arm()
+                    else:
+                        await core.async_sleep(delay)
         finally:
-            self._leave(ticket, waiter, admitted)
+            core.leave(waiter, None if admitted else held)
 
-    def _try_now(self) -> bool:
-        with self._lock:
-            now = self._clock()
-            if self._schedule.next_slot(now) > now:
-                self._schedule.last_queued_at = now  # demand exceeds the rate
-                return False
-            ticket = self._schedule.reserve(now)
-            self._schedule.admit(ticket, now)
-        _LAST_ADMISSION.set((id(self._schedule), ticket))
+    @property
+    def _bound(self) -> float:
+        return -1.0 if self._max_wait is None else self._max_wait
+
+    def _granted_now(self, decision: Grant | Refusal, view: View) -> bool:
+        version = self._core.observe(view)
+        if isinstance(decision, Refusal):
+            return False
+        self._core.admitted(_Held(decision.ticket, view.origin, self._core.clock(), version))
         return True
-
-    def _reserve(self, waiter: _Waiter | None) -> Ticket:
-        with self._lock:
-            ticket = self._bounded_reserve(self._clock())
-            if waiter is not None:
-                self._waiters[waiter] = None
-            return ticket
-
-    def _settle(self, ticket: Ticket) -> tuple[bool, Ticket]:
-        """Admit the ticket if its slot has come; replace it if a new plan voided it."""
-        with self._lock:
-            now = self._clock()
-            verdict = self._schedule.admit(ticket, now)
-            if verdict is None:
-                return False, self._bounded_reserve(now)
-        if verdict:
-            _LAST_ADMISSION.set((id(self._schedule), ticket))
-        return verdict, ticket
-
-    def _bounded_reserve(self, now: float) -> Ticket:
-        """Reserve the next slot, or raise if it is further away than ``max_wait`` (lock held).
-
-        A refused caller takes nothing: the slot stays free for callers who may wait.
-        """
-        if self._max_wait is not None:
-            wait = self._schedule.next_slot(now) - now
-            if wait > self._max_wait:
-                raise _wait_refused(wait, self._max_wait, self._wall_clock(), self._schedule, now)
-        return self._schedule.reserve(now)
-
-    def _leave(self, ticket: Ticket, waiter: _Waiter | None, admitted: bool) -> None:
-        with self._lock:
-            if waiter is not None:
-                self._waiters.pop(waiter, None)
-            if not admitted:  # cancelled or interrupted while waiting: give the budget back
-                self._schedule.cancel(ticket)
 
     # -- feedback -------------------------------------------------------------------------
     def record_success(self) -> None:
         """Report that a request admitted by this limiter completed successfully."""
-        sent = self._take_last_admission()
-        with self._lock:
-            epoch = self._schedule.epoch
-            note = self._schedule.on_success(self._clock(), sent)
-        self._wake_if_replanned(epoch)
-        if note:
-            logger.info(note)
+        core = self._core
+        core.state.report_success(core.take_admission(), core.after_success)
 
     def record_rate_limited(
         self, signal: RateLimitSignal | None = None, *, sent_at: float | None = None
@@ -359,91 +568,17 @@ class AdaptiveRateLimiter(BaseRateLimiter):
         admission of the calling thread / task, so that 429s of requests admitted before the
         last decrease count as the same throttling event and do not decrease the rate again.
         """
-        sent = self._take_last_admission()
+        core = self._core
+        held = core.take_admission()
         if sent_at is not None:
-            sent = Ticket(sent_at, -1, False, None)
-        with self._lock:
-            epoch = self._schedule.epoch
-            notes = self._schedule.on_rate_limited(self._clock(), signal or RateLimitSignal(), sent)
-        self._wake_if_replanned(epoch)
-        for level, text in notes:
-            logger.log(level, self._with_wall_time(text))
+            held = core.sent_before(sent_at)
+        flat = _flat_signal(signal or RateLimitSignal())
+        before = core.view
 
-    def _take_last_admission(self) -> Ticket | None:
-        """This thread / task's last admission through this limiter (each is reported once)."""
-        last = _LAST_ADMISSION.get()
-        if last is None or last[0] != id(self._schedule):
-            return None
-        _LAST_ADMISSION.set(None)
-        return last[1]
+        def then(outcome: float, view: View) -> None:
+            core.after_limited(outcome, view, flat, before)
 
-    def _wake_if_replanned(self, epoch_before: int) -> None:
-        with self._lock:
-            waiters = list(self._waiters) if self._schedule.epoch != epoch_before else []
-        for waiter in waiters:
-            waiter.wake()
-
-    def _with_wall_time(self, text: str) -> str:
-        pause = self.cooldown_remaining()
-        if pause <= 0:
-            return text
-        until = datetime.fromtimestamp(self._wall_clock() + pause, tz=timezone.utc)
-        return f"{text} (resuming at {until:%H:%M:%S} UTC)"
-
-
-_FREE_SCOPE = "free"
-_DEFAULT_SCOPE = "default"
-
-
-def limiter_scope(model_id: str) -> str:
-    """The shared limiter a model's requests go through: ``"free"`` for ``:free`` ids.
-
-    OpenRouter counts ``:free`` models against their own budget (20 requests per minute, a
-    daily cap), apart from the key's paid traffic; a separate limiter keeps that small budget
-    from slowing the key's paid models.
-    """
-    return _FREE_SCOPE if model_id.strip().endswith(":free") else _DEFAULT_SCOPE
-
-
-# empty again in a forked child, like every process-wide registry (``_process_local``)
-_SHARED: ProcessRegistry[tuple[str, str, str], AdaptiveRateLimiter] = ProcessRegistry(
-    "rate limiters"
-)
-
-
-def shared_rate_limiter(
-    api_key: str | None, base_url: str, *, scope: str = _DEFAULT_SCOPE
-) -> AdaptiveRateLimiter:
-    """The process-wide limiter of one API key at one base URL and scope (created on first use).
-
-    Every ``ChatOpenRouter`` of a key shares OpenRouter's limits, so they share one limiter;
-    ``scope`` separates budgets OpenRouter counts apart (``limiter_scope(model_id)``: the
-    ``:free`` models). Only a SHA-256 digest of the key is kept.
-    """
-    if not scope:
-        raise ValueError(f"scope={scope!r} must be a non-empty name, e.g. limiter_scope(model_id).")
-    digest = hashlib.sha256((api_key or "").encode()).hexdigest()
-    return _SHARED.get_or_create((digest, base_url.rstrip("/"), scope), AdaptiveRateLimiter)
-
-
-def _checked_max_wait(seconds: float | None) -> float | None:
-    if seconds is not None and not seconds >= 0:
-        raise ValueError(f"max_wait={seconds} must be >= 0 seconds, or None for no bound.")
-    return None if seconds is None else float(seconds)
-
-
-def _wait_refused(
-    wait: float, max_wait: float, wall_now: float, schedule: Schedule, now: float
-) -> Exception:
-    from .advice import wait_refused
-
-    if schedule.cooldown_until > now:
-        cause = "paused after a 429 until its reset"
-    elif schedule.budget is not None and schedule.budget_used >= schedule.budget.limit:
-        cause = f"the window budget of {schedule.budget.limit} requests is spent"
-    else:
-        cause = f"paced at {schedule.rate * 60:.0f} requests/min after 429s"
-    return wait_refused(wait, max_wait, wall_now, cause)
+        core.state.report_limited(flat, held, then)
 
 
 def bounded_by(rate_limiter: BaseRateLimiter, max_wait: float) -> BaseRateLimiter:
@@ -454,3 +589,108 @@ def bounded_by(rate_limiter: BaseRateLimiter, max_wait: float) -> BaseRateLimite
     if isinstance(rate_limiter, AdaptiveRateLimiter):
         return rate_limiter.with_max_wait(max_wait)
     return rate_limiter
+
+
+def _key(held: _Held | None) -> tuple[int, Ticket] | None:
+    return None if held is None else held.key
+
+
+def _flat_signal(signal: RateLimitSignal) -> Signal:
+    wait = signal.wait_seconds()
+    return Signal(
+        limit=float(signal.limit) if signal.limit is not None else -1.0,
+        reset_in=signal.reset_in if signal.reset_in is not None else -1.0,
+        wait=wait if wait is not None else -1.0,
+        spent=1.0 if signal.window_spent else 0.0,
+    )
+
+
+def _checked_max_wait(seconds: float | None) -> float | None:
+    if seconds is not None and not seconds >= 0:
+        raise ValueError(f"max_wait={seconds} must be >= 0 seconds, or None for no bound.")
+    return None if seconds is None else float(seconds)
+
+
+def _tuning(
+    requests_per_minute: float | None,
+    min_requests_per_minute: float,
+    max_requests_per_minute: float | None,
+    decrease_factor: float,
+    increase_step: float,
+    successes_before_increase: int,
+    max_burst: int,
+    max_pause: float,
+    reset_margin: float,
+    window_budget: tuple[int, float] | None,
+    daily_limit: int | None,
+) -> Tuning:
+    for name, value in {
+        "min_requests_per_minute": min_requests_per_minute,
+        "increase_step": increase_step,
+        "max_pause": max_pause,
+    }.items():
+        if not value > 0:
+            raise ValueError(f"{name}={value} must be > 0.")
+    ceiling = max_requests_per_minute if max_requests_per_minute is not None else math.inf
+    if not min_requests_per_minute <= ceiling:
+        raise ValueError(
+            f"max_requests_per_minute={max_requests_per_minute} must be at least "
+            f"min_requests_per_minute={min_requests_per_minute}."
+        )
+    if requests_per_minute is not None and not (
+        min_requests_per_minute <= requests_per_minute <= ceiling
+    ):
+        raise ValueError(
+            f"requests_per_minute={requests_per_minute} must lie between "
+            f"min_requests_per_minute={min_requests_per_minute} and "
+            f"max_requests_per_minute={max_requests_per_minute}; change one of them "
+            "(or leave it None: no pacing until a 429)."
+        )
+    if not 0 < decrease_factor < 1:
+        raise ValueError(f"decrease_factor={decrease_factor} must be in (0, 1), e.g. 0.75.")
+    if successes_before_increase < 1 or max_burst < 1 or reset_margin < 0:
+        raise ValueError(
+            f"successes_before_increase={successes_before_increase} and "
+            f"max_burst={max_burst} must be >= 1, reset_margin={reset_margin} >= 0."
+        )
+    limit, length = window_budget if window_budget is not None else (0, 0.0)
+    if window_budget is not None and not (limit >= 1 and length > 0):
+        raise ValueError(
+            f"window_budget={window_budget} must be (limit >= 1, seconds > 0), e.g. (20, 60)."
+        )
+    if daily_limit is not None and daily_limit < 1:
+        raise ValueError(f"daily_limit={daily_limit} must be >= 1 (or None: no daily cap).")
+    return Tuning(
+        floor=min_requests_per_minute / 60,
+        ceiling=0.0 if math.isinf(ceiling) else ceiling / 60,
+        decrease=decrease_factor,
+        step=increase_step,
+        needed=float(successes_before_increase),
+        burst=float(max_burst),
+        max_pause=max_pause,
+        margin=reset_margin,
+        start_rate=requests_per_minute / 60 if requests_per_minute is not None else 0.0,
+        window_limit=float(limit),
+        window_length=float(length),
+        day_limit=float(daily_limit or 0),
+    )
+
+
+def _redis_state(
+    url: str, name: str, scope: str, tuning: Tuning, fallback: LocalState
+) -> StateStore:
+    if importlib.util.find_spec("redis") is None:
+        raise ImportError(
+            "redis_url needs the Redis client: pip install 'langchain-openrouter-fenic[redis]' "
+            "(or leave redis_url / LANGCHAIN_OPENROUTER_FENIC_REDIS_URL unset for an in-process "
+            "limiter)."
+        )
+    if not name or not scope:
+        raise ValueError(f"redis_name={name!r} and redis_scope={scope!r} must be non-empty.")
+    from .redis_state import RedisState, redis_key
+
+    return RedisState(url, redis_key(name, scope), tuning, fallback)
+
+
+def _rebuilt(config: dict[str, Any], max_wait: float | None) -> AdaptiveRateLimiter:
+    return AdaptiveRateLimiter(**config).with_max_wait(max_wait)

@@ -1,284 +1,446 @@
-"""The pure state machine behind ``AdaptiveRateLimiter``: every pacing decision over "now".
+"""The rate-limit policy: every pacing decision as a pure function of a flat state and "now".
 
-``Schedule`` holds the rate, the reservations (GCRA slots), the pause until a reset instant and
-the window budget, and changes them on successes and 429s. It never locks, sleeps or reads a
-clock: ``rate_limiter.AdaptiveRateLimiter`` adds those, and tests drive it with plain numbers.
-See ``rate_limiter``'s docstring (and ``docs/rate-limiting.md``) for the algorithm.
+One policy, two homes for its state: ``local_state`` keeps a :class:`State` in the process,
+``redis_state`` keeps the same fields in a Redis hash and runs the same decisions as Lua
+scripts (``redis_scripts``), tested against the same traces for the same answers. So every
+field is a float and every decision is written in the small subset both languages share:
+``+ - * /``, ``min``, ``max``, ``floor``, ``ceil`` and comparisons. Nothing here locks, sleeps
+or reads a clock.
+
+The decisions:
+
+- **Free when nothing limits.** Until the first 429 nothing is paced (``rate == 0``): a grant is
+  due at once. Sixty seconds without a 429 end the pacing again.
+- **AIMD on bare 429s.** The first bare 429 starts pacing below what the server let through
+  (successes over the last second, times ``decrease``, at least 1 request/s) and slow-starts
+  from there (+1 request/s per completed success) until a paced request is limited; from then
+  on each event multiplies the rate that failed by ``decrease``. One decrease per burst of
+  429s: the 429s of grants made before the decrease (an older ``epoch``) are the same event,
+  however many callers (or processes) see them. After a few successes the rate returns to
+  90 % of the failed rate, then grows by ``step`` of it per ``needed`` completed successes,
+  faster once past it. Grants are slots ``1/rate`` apart (GCRA, ``burst`` back to back). A
+  decrease, or an increase of a quarter, voids the slots already granted: their holders ask
+  again (``plan``).
+- **Reset instants.** A retry-after or a spent window's reset is a cooldown deadline (it only
+  grows): nothing is granted before it.
+- **Window budgets.** ``X-RateLimit-Limit`` + ``Reset`` with nothing remaining: at most Limit
+  grants in the window that starts at the reset, granted as fast as the callers ask (the budget
+  is spent, not spread), then nothing until the window ends. A window's length is measured from
+  successive resets, or estimated from our first success in it (never too long). A measured
+  window that was spent rolls on to the next one (with the grants already made for it); one that
+  was not spent ends, and with it the budget.
+- **Daily quotas.** A reset further away than an hour is a daily quota; one further than
+  ``max_pause`` is a quota of one model and pauses nothing (``QUOTA``).
+- **Configured budgets.** The ``:free`` models start from OpenRouter's published limits: a
+  window budget of 20 requests per minute and a daily cap.
 """
 
 from __future__ import annotations
 
-import logging
 import math
-from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
-from .signals import RateLimitSignal
+__all__ = [
+    "DAY",
+    "NEVER",
+    "Grant",
+    "Refusal",
+    "Signal",
+    "State",
+    "Ticket",
+    "Tuning",
+    "acquire",
+    "initial_state",
+    "on_rate_limited",
+    "on_success",
+    "release",
+    "success_rate",
+]
 
-__all__ = ["Schedule", "Ticket", "Tuning", "WindowBudget", "quota_note"]
+NEVER = -1e18  # "never happened" for instants (a float both languages store and compare)
+DAY = 86400.0
+QUIET = 60.0  # a minute without a 429 ends a throttling episode, and with it the pacing
+RECOVERY_SHARE = 0.9  # after a decrease, the rate returns to this share of the failed rate
+SLOW_START_GAIN = 1.0  # requests/s per completed success while the limit is unknown
+DISCOVERY_FLOOR = 1.0  # requests/s: the first pace after a 429 that came while unpaced
+OVERSHOT_BY_AT_MOST = 0.5  # a failed rate is read as at least this share of the pace
+REPLAN_GROWTH = 1.25  # an increase this large re-times the waiting callers
+BUSY_WITHIN = 1.0  # seconds: a caller waited this recently, so the limiter set the pace
+SHORTEST_WINDOW = 1.0  # resets closer than this are the same window (or clock noise)
+DEFAULT_WINDOW = 60.0  # a window's length when nothing better is known
+DAILY_ABOVE = 3600.0  # a reset further away than this is a daily quota, not a window
+SAME_INSTANT = 1e-3  # two reports of one reset differ by less than this
+LENGTH_AGREES = 0.02  # two estimates of a window this close measure it
 
-_DEFAULT_WINDOW = 60.0  # window length assumed when nothing better is known
-_SHORTEST_WINDOW = 1.0  # resets closer than this are the same window (or clock noise)
-_QUIET_ENDS_EPISODE = 60.0  # a 429 after this long without any starts a new throttling episode
-_RECOVERY_SHARE = 0.9  # after a decrease, the rate returns to this share of the rate that failed
-_SLOW_START_GAIN = 1.0  # requests/s added per completed success until the first 429
-# an increase this large re-times the waiting callers at once, and every additive step (1 % of
-# the failed rate by default) is: slots reserved at the old rate do not prove the new one, so with
-# 32 callers queued each step would otherwise wait for ~32 completions before the next can count
-_REPLAN_GROWTH = 1.005
-_SUCCESS_HISTORY = 2048  # completion times kept to estimate a window's length
-
-
-@dataclass(frozen=True, slots=True)
-class WindowBudget:
-    """At most ``limit`` admissions in ``[start, end)`` (limiter clock seconds)."""
-
-    limit: int
-    start: float
-    end: float
-
-    @property
-    def rate(self) -> float:
-        """The budget spread over its window, requests per second."""
-        return self.limit / (self.end - self.start)
-
-
-@dataclass(frozen=True, slots=True)
-class Ticket:
-    at: float  # the slot: admitted at this instant (limiter clock)
-    epoch: int  # the plan it belongs to; a new plan voids it
-    in_budget: bool  # counted against the window budget
-    rate: float | None  # the rate it was paced at (None: unknown)
+# what a 429 did, for the caller's log (``on_rate_limited``'s return value)
+UNCHANGED, CHANGED, QUOTA = 0.0, 1.0, 2.0
 
 
 @dataclass(frozen=True, slots=True)
 class Tuning:
-    """The constructor's settings, in requests per second."""
+    """The settings of one limiter, requests per second (0 means "none" where noted)."""
 
-    floor: float
-    ceiling: float
-    decrease_factor: float
-    increase_step: float
-    successes_before_increase: int
-    max_burst: int
-    max_pause: float
-    reset_margin: float
+    floor: float  # the lowest rate a decrease goes to
+    ceiling: float  # the highest rate an increase goes to (0: no ceiling)
+    decrease: float  # multiplicative decrease, 0 < d < 1
+    step: float  # additive increase, a share of the failed rate
+    needed: float  # completed successes per additive increase
+    burst: float  # grants back to back after an idle spell, once paced
+    max_pause: float  # a wait longer than this (seconds) is a quota of one model
+    margin: float  # seconds added to every reset / retry-after instant
+    start_rate: float = 0.0  # the pace before any 429 (0: unpaced)
+    window_limit: float = 0.0  # a configured window budget (0: none) ...
+    window_length: float = 0.0  # ... of this many seconds
+    day_limit: float = 0.0  # a configured daily cap (0: none), reset at UTC midnight
 
-
-class Schedule:
-    """The limiter's decisions as a pure function of its state and ``now`` (no lock, no sleep)."""
-
-    def __init__(self, tuning: Tuning, *, rate: float, now: float) -> None:
-        self.tuning, self.rate = tuning, rate
-        self.epoch, self.planned_rate = 0, rate
-        self.tat = now  # GCRA "theoretical arrival time" of the next slot
-        self.cooldown_until = now
-        self.budget: WindowBudget | None = None
-        self.budget_used = 0  # admissions and live reservations counted in the budget
-        self.budget_pending = 0  # of which live reservations of this epoch
-        self.failed_rate: float | None = None  # None until the first 429: slow start
-        self.steps_beyond = 0  # increases made above failed_rate
-        self.last_decrease_at = self.last_429_at = self.last_queued_at = -math.inf
-        self.last_admitted_at = -math.inf
-        self.last_reset_at: float | None = None
-        self.window_length: float | None = None  # measured from successive resets
-        self.streak = 0  # completed successes since the last increase or 429
-        self.successes: deque[float] = deque(maxlen=_SUCCESS_HISTORY)
-        self.throttled_from: float | None = None  # the rate before the current episode
-
-    # -- admission ------------------------------------------------------------------------
-    def next_slot(self, now: float) -> float:
-        """The earliest instant >= now at which a request may be admitted."""
-        self.expire(now)
-        tolerance = (self.tuning.max_burst - 1) / self.rate
-        slot = max(now, self.cooldown_until, self.tat - tolerance)
-        if self.budget is not None and slot < self.budget.end:
-            slot = max(slot, self.budget.start)
-            if self.budget_used >= self.budget.limit:
-                slot = self.budget.end  # this window is spent; the budget ends with it
-        return slot
-
-    def reserve(self, now: float) -> Ticket:
-        """Take the next slot (possibly in the future) for one caller."""
-        slot = self.next_slot(now)
-        self.tat = max(self.tat, slot) + 1 / self.rate
-        in_budget = self.budget is not None and slot < self.budget.end
-        self.budget_used += in_budget
-        self.budget_pending += in_budget
-        if slot > now:
-            self.last_queued_at = now
-        return Ticket(slot, self.epoch, in_budget, self.rate)
-
-    def admit(self, ticket: Ticket, now: float) -> bool | None:
-        """True: admitted. False: not due yet. None: voided by a new plan (reserve again)."""
-        if ticket.epoch != self.epoch:
-            return None
-        if ticket.at > now:
-            return False
-        self.budget_pending -= ticket.in_budget
-        self.last_admitted_at = max(self.last_admitted_at, ticket.at)
-        return True
-
-    def cancel(self, ticket: Ticket) -> None:
-        """Give back a reservation whose holder stopped waiting (its slot stays spent)."""
-        if ticket.epoch == self.epoch and ticket.in_budget:
-            self.budget_pending -= 1
-            self.budget_used -= 1
-
-    def replan(self, now: float) -> None:
-        """Void every outstanding reservation: their holders reserve again under the new plan."""
-        self.epoch += 1
-        self.planned_rate = self.rate
-        self.budget_used -= self.budget_pending
-        self.budget_pending = 0
-        self.tat = max(now, self.last_admitted_at + 1 / self.rate)
-
-    def expire(self, now: float) -> None:
-        if self.budget is not None and now >= self.budget.end:
-            self.budget = None  # hints expire with their window
-            self.budget_used = self.budget_pending = 0
-
-    # -- successes ------------------------------------------------------------------------
-    def on_success(self, now: float, sent: Ticket | None) -> str | None:
-        """A request completed. Returns a log line when a throttling episode is over."""
-        self.expire(now)
-        self.successes.append(now)
-        self._maybe_increase(now, sent)
-        if self.throttled_from is None:
-            return None
-        if self.rate >= self.throttled_from:
-            self.throttled_from = None
-            return f"OpenRouter rate limiting eased; back to {self.rate * 60:.0f} requests/min"
-        if now - self.last_429_at > _QUIET_ENDS_EPISODE:
-            # the old rate was above the limit (slow start overshot it) and will not come back:
-            # a quiet spell ends the episode, as a 429 after one would start a new episode
-            self.throttled_from = None
-            return (
-                f"OpenRouter rate limiting eased; no 429 for {_QUIET_ENDS_EPISODE:.0f} s, "
-                f"now {self.rate * 60:.0f} requests/min"
-            )
-        return None
-
-    def _maybe_increase(self, now: float, sent: Ticket | None) -> None:
-        """Count a completed success; after a run of them, raise the rate."""
-        slow_start = self.failed_rate is None
-        # a success proves the rate it was paced at (slow start: one doubling ago is enough)
-        proven = self.rate / 2 if slow_start else self.rate
-        if sent is not None and sent.rate is not None and sent.rate < proven:
-            return
-        self.streak += 1
-        if now < self.cooldown_until or self.streak < self._successes_needed():
-            return
-        self.streak = 0
-        if now - self.last_queued_at > max(1.0, 2 / self.rate):
-            return  # the callers, not the limiter, set the pace: a higher rate is unproven
-        self.rate = min(self._ceiling(), self._increased_rate())
-        if self.rate >= self.planned_rate * _REPLAN_GROWTH:
-            self.replan(now)  # waiting callers move to the new, earlier slots
-
-    def _successes_needed(self) -> int:
-        if self.failed_rate is None:
-            return 1
-        if self.rate < _RECOVERY_SHARE * self.failed_rate:
-            return max(1, self.tuning.successes_before_increase // 2)  # the dip after a decrease
-        return self.tuning.successes_before_increase
-
-    def _increased_rate(self) -> float:
-        if self.failed_rate is None:
-            return self.rate + _SLOW_START_GAIN
-        target = _RECOVERY_SHARE * self.failed_rate
-        if self.rate < target:  # the decrease was a precaution: return near the limit at once
-            return target
-        # small steps up to the rate that failed; past it the limit has moved, so each step is
-        # one step larger than the last (an outdated limit is left behind in reasonable time)
-        self.steps_beyond = self.steps_beyond + 1 if self.rate >= self.failed_rate else 0
-        return self.rate + self.tuning.increase_step * self.failed_rate * (1 + self.steps_beyond)
-
-    def _ceiling(self) -> float:
-        ceiling = self.tuning.ceiling
-        return min(ceiling, self.budget.rate) if self.budget is not None else ceiling
-
-    # -- 429s -----------------------------------------------------------------------------
-    def on_rate_limited(
-        self, now: float, signal: RateLimitSignal, sent: Ticket | None
-    ) -> list[tuple[int, str]]:
-        """A request was answered 429. Returns the log lines it calls for, as (level, text)."""
-        self.expire(now)
-        self.streak = 0
-        new_episode = now - self.last_429_at > _QUIET_ENDS_EPISODE
-        self.last_429_at = now
-        before = (self.rate, self.cooldown_until, self.budget)
-        wait = signal.wait_seconds()
-        if wait is not None and wait > self.tuning.max_pause:
-            return [(logging.DEBUG, quota_note(wait, self.tuning.max_pause))]
-        if signal.limit is not None and signal.reset_in is not None and signal.window_spent:
-            self._take_budget(now, signal.limit, now + signal.reset_in)
-        elif sent is None or sent.at >= self.last_decrease_at:
-            self._decrease(now, sent)  # else: admitted before the last decrease, same event
-        if wait is not None:
-            until = now + wait + self.tuning.reset_margin
-            if until > self.cooldown_until + 1e-3:  # repeats of one answer differ by noise only
-                self.cooldown_until = until
-        if (self.rate, self.cooldown_until, self.budget) == before:
-            return []  # another answer of an event already acted on
-        self.replan(now)
-        level = logging.DEBUG
-        if new_episode or self.throttled_from is None:
-            level, self.throttled_from = logging.WARNING, max(before[0], self.throttled_from or 0)
-        return [(level, self._throttle_note(now, before[0]))]
-
-    def _decrease(self, now: float, sent: Ticket | None) -> None:
-        # the rate that failed is the one the request was paced at (it may lag the current one)
-        paced_at = sent.rate if sent is not None and sent.rate is not None else self.rate
-        self.failed_rate = min(self.rate, paced_at)
-        self.rate = max(self.tuning.floor, self.failed_rate * self.tuning.decrease_factor)
-        self.steps_beyond, self.last_decrease_at = 0, now
-
-    def _take_budget(self, now: float, limit: int, reset_at: float) -> None:
-        """Limit requests per window, spread over it: the next window starts at the reset."""
-        if self.budget is not None and abs(self.budget.start - reset_at) < _SHORTEST_WINDOW:
-            return  # another answer about the same window
-        if self.last_reset_at is not None:
-            gap = reset_at - self.last_reset_at
-            known = self.window_length
-            # successive resets measure the window (a gap of several windows does not)
-            if gap >= max(_SHORTEST_WINDOW, reset_at - now) and (
-                known is None or gap < 1.5 * known
-            ):
-                self.window_length = gap
-        if self.last_reset_at is None or reset_at - self.last_reset_at >= _SHORTEST_WINDOW:
-            self.last_reset_at = reset_at
-        length = self.window_length or self._estimated_window(now, limit, reset_at)
-        self.budget = WindowBudget(limit, reset_at, reset_at + length)
-        self.budget_used = self.budget_pending = 0
-        self.failed_rate = self.rate = self.budget.rate
-        self.steps_beyond, self.last_decrease_at = 0, now
-
-    def _estimated_window(self, now: float, limit: int, reset_at: float) -> float:
-        """Before two resets are seen: the closing window held our last (up to) Limit successes.
-
-        Underestimating costs one more 429, whose reset then measures the window; assuming a
-        minute for a 5 s window would stall for most of a minute. A minute is assumed only when
-        none of our requests succeeded (someone else spent the budget).
-        """
-        shortest = max(_SHORTEST_WINDOW, reset_at - now)
-        if not self.successes:
-            return max(_DEFAULT_WINDOW, shortest)
-        oldest_counted = self.successes[-min(limit, len(self.successes))]
-        return max(shortest, min(reset_at - oldest_counted, _DEFAULT_WINDOW))
-
-    def _throttle_note(self, now: float, old_rate: float) -> str:
-        text = "OpenRouter/provider is throttling; "
-        if self.cooldown_until > now:
-            text += f"pausing {self.cooldown_until - now:.1f} s; "
-        if self.budget is not None:
-            span = self.budget.end - self.budget.start
-            text += f"budget {self.budget.limit} requests per {span:.0f} s window; "
-        return text + f"rate {old_rate * 60:.0f} -> {self.rate * 60:.0f} requests/min"
+    def as_args(self) -> list[float]:
+        return [float(getattr(self, f.name)) for f in fields(self)]
 
 
-def quota_note(wait: float, max_pause: float) -> str:
-    return (
-        f"OpenRouter asked to wait {wait:.0f} s (more than max_pause={max_pause:.0f} s): "
-        "treated as a quota of one model; the key's other requests are not paused"
+@dataclass(slots=True)
+class State:
+    """Everything the policy remembers; the fields of the Redis hash, in this order."""
+
+    rate: float  # pacing rate, requests/s; 0: unpaced
+    tat: float  # GCRA "theoretical arrival time" of the next slot
+    cool: float  # nothing is granted before this instant
+    epoch: float  # throttling events so far (a grant's 429 of an older epoch is the same event)
+    plan: float  # changes that void grants already made (decrease, cooldown, budget): waiters
+    # of those grants ask again
+    fail: float  # the rate that last failed (0: none yet)
+    streak: float  # completed successes since the last increase or 429
+    beyond: float  # increases made past the failed rate
+    last429: float
+    queued: float  # when a caller last had to wait (the limiter, not the callers, set the pace)
+    b_lim: float  # window budget: at most b_lim grants in [b_start, b_end) (0: no budget)
+    b_id: float  # which budget (the reset instant that made it)
+    b_start: float
+    b_end: float
+    b_used: float  # grants counted in this window and, for a measured one, the next
+    b_len: float  # the window's length (0: unknown)
+    b_meas: float  # 1: measured (rolls on when spent); 0: estimated (ends with its window)
+    b_reset: float  # the last window boundary known (a reset, or a roll)
+    p_start: float  # our first success since b_reset (estimates a window's length)
+    d_lim: float  # daily cap (0: none)
+    d_used: float
+    d_end: float  # the instant the day ends
+    s_start: float  # success counts in one-second buckets: the current bucket's start ...
+    s_cur: float  # ... its count ...
+    s_prev: float  # ... and the previous bucket's
+    p_rate: float  # the rate of the last plan (a much higher one re-times the waiters)
+
+
+FIELDS = tuple(f.name for f in fields(State))
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """A grant, as its holder reports it back (``on_success``, ``on_rate_limited``, ``release``)."""
+
+    slot: float  # granted for this instant
+    epoch: float
+    plan: float
+    rate: float  # the rate it was paced at (0: unpaced)
+    b_id: float  # the budget it was counted in (NEVER: none)
+    in_day: float  # 1: counted against the daily cap
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    ticket: Ticket
+    wait: float  # seconds from now until the slot
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """The wait would be longer than allowed: nothing was taken."""
+
+    wait: float
+    cause: str  # "cooldown", "budget", "day" or "pace"
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """A 429's hints, flattened (-1: not given). ``spent``: its window has nothing left."""
+
+    limit: float = -1.0
+    reset_in: float = -1.0
+    wait: float = -1.0
+    spent: float = 0.0
+
+
+def initial_state(tuning: Tuning, now: float, day_end: float) -> State:
+    """A fresh state; ``day_end`` is when the current UTC day ends, on the policy's clock."""
+    configured = tuning.window_limit > 0
+    return State(
+        rate=tuning.start_rate,
+        tat=now,
+        cool=NEVER,
+        epoch=0.0,
+        plan=0.0,
+        fail=0.0,
+        streak=0.0,
+        beyond=0.0,
+        last429=NEVER,
+        queued=NEVER,
+        b_lim=tuning.window_limit if configured else 0.0,
+        b_id=now if configured else NEVER,
+        b_start=now,
+        b_end=now + tuning.window_length if configured else NEVER,
+        b_used=0.0,
+        b_len=tuning.window_length if configured else 0.0,
+        b_meas=1.0 if configured else 0.0,
+        b_reset=now if configured else NEVER,
+        p_start=NEVER,
+        d_lim=tuning.day_limit,
+        d_used=0.0,
+        d_end=day_end,
+        s_start=NEVER,
+        s_cur=0.0,
+        s_prev=0.0,
+        p_rate=tuning.start_rate,
     )
+
+
+def refresh(s: State, t: Tuning, now: float) -> None:
+    """Let time pass: a new day, the end of a window, the end of a quiet minute's pacing."""
+    if s.d_lim > 0 and now >= s.d_end:
+        s.d_used = 0.0
+        s.d_end = s.d_end + DAY * (math.floor((now - s.d_end) / DAY) + 1)
+    if s.b_lim > 0 and now >= s.b_end:
+        spent = s.b_used >= s.b_lim
+        if s.b_meas > 0 and spent and now < s.b_end + s.b_len:
+            # the next window holds the same budget; the grants made for it carry over
+            s.b_used = s.b_used - s.b_lim
+            s.b_reset = s.b_end - t.margin
+            s.b_start = s.b_end
+            s.b_end = s.b_end + s.b_len
+            s.p_start = NEVER
+        elif t.window_limit > 0:
+            # a configured budget never ends: its next window starts with the next grant
+            s.b_used = 0.0
+            s.b_reset = now
+            s.b_start = now
+            s.b_end = now + s.b_len
+            s.p_start = NEVER
+        else:
+            s.b_lim = 0.0
+            s.b_used = 0.0
+            s.p_start = NEVER
+            if not spent:
+                s.b_reset = NEVER  # demand fell below the budget: nothing left to measure from
+    if s.rate > 0 and t.start_rate == 0 and now - s.last429 > QUIET and now >= s.cool:
+        s.rate = 0.0  # a quiet minute: nothing limits any more
+        s.fail = 0.0
+        s.streak = 0.0
+        s.beyond = 0.0
+
+
+def acquire(s: State, t: Tuning, now: float, max_wait: float) -> Grant | Refusal:
+    """The next slot for one caller; refused (taking nothing) if it is more than ``max_wait``
+    seconds away (``max_wait < 0``: no bound)."""
+    refresh(s, t, now)
+    slot = max(now, s.cool)
+    cause = "cooldown"
+    if s.rate > 0:
+        paced = s.tat - (t.burst - 1) / s.rate
+        if paced > slot:
+            slot, cause = paced, "pace"
+    if s.d_lim > 0 and s.d_used >= s.d_lim and s.d_end > slot:
+        slot, cause = s.d_end, "day"
+    counted = 0.0
+    if s.b_lim > 0:
+        if slot < s.b_end:
+            if s.b_start > slot:
+                slot, cause = s.b_start, "budget"
+            if s.b_used < s.b_lim:
+                counted = 1.0
+            else:
+                slot, cause = s.b_end, "budget"
+        if counted == 0 and s.b_meas > 0 and s.b_end <= slot < s.b_end + s.b_len:
+            if s.b_used < 2 * s.b_lim:
+                counted = 1.0  # a grant for the next window of a measured budget
+            else:
+                slot, cause = s.b_end + s.b_len, "budget"
+    wait = slot - now
+    if max_wait >= 0 and wait > max_wait:
+        s.queued = now  # demand exceeds what the limits allow
+        return Refusal(wait, cause)
+    if s.rate > 0:
+        s.tat = max(s.tat, slot) + 1 / s.rate
+    if counted > 0:
+        s.b_used = s.b_used + 1
+    in_day = 0.0
+    if s.d_lim > 0 and slot < s.d_end:
+        s.d_used = s.d_used + 1
+        in_day = 1.0
+    if slot > now:
+        s.queued = now
+    b_id = s.b_id if counted > 0 else NEVER
+    return Grant(Ticket(slot, s.epoch, s.plan, s.rate, b_id, in_day), wait)
+
+
+def release(s: State, t: Tuning, now: float, ticket: Ticket) -> None:
+    """A grant whose holder stopped waiting: its budget counts are given back (its slot is not)."""
+    refresh(s, t, now)
+    if s.b_lim > 0 and ticket.b_id == s.b_id and ticket.slot >= s.b_start - SAME_INSTANT:
+        s.b_used = max(0.0, s.b_used - 1)
+    if ticket.in_day > 0 and s.d_lim > 0 and ticket.slot < s.d_end:
+        s.d_used = max(0.0, s.d_used - 1)
+
+
+def success_rate(s: State, now: float) -> float:
+    """Successes per second over the last second (two one-second buckets, interpolated)."""
+    bucket = math.floor(now)
+    if bucket == s.s_start:
+        return s.s_prev * (1 - (now - bucket)) + s.s_cur
+    if bucket == s.s_start + 1:
+        return s.s_cur * (1 - (now - bucket))
+    return 0.0
+
+
+def on_success(s: State, t: Tuning, now: float, ticket: Ticket | None) -> None:
+    """A granted request completed successfully."""
+    refresh(s, t, now)
+    bucket = math.floor(now)
+    if bucket == s.s_start:
+        s.s_cur = s.s_cur + 1
+    elif bucket == s.s_start + 1:
+        s.s_prev = s.s_cur
+        s.s_cur = 1.0
+        s.s_start = bucket
+    else:
+        s.s_prev = 0.0
+        s.s_cur = 1.0
+        s.s_start = bucket
+    if s.p_start == NEVER and now >= s.b_reset:
+        s.p_start = now
+    if s.rate > 0:
+        _maybe_increase(s, t, now, ticket)
+
+
+def _maybe_increase(s: State, t: Tuning, now: float, ticket: Ticket | None) -> None:
+    slow_start = s.fail == 0
+    # a success proves the rate it was paced at (slow start: one doubling ago is enough)
+    proven = s.rate / 2 if slow_start else s.rate
+    if ticket is not None and ticket.rate < proven:
+        return
+    s.streak = s.streak + 1
+    if slow_start:
+        needed = 1.0
+    elif s.rate < RECOVERY_SHARE * s.fail:
+        needed = max(1.0, math.floor(t.needed / 2))  # the dip after a decrease
+    else:
+        needed = t.needed
+    if now < s.cool or s.streak < needed:
+        return
+    s.streak = 0.0
+    if now - s.queued > max(1.0, 2 / s.rate):
+        return  # the callers, not the limiter, set the pace: a higher rate is unproven
+    if slow_start:
+        rate = s.rate + SLOW_START_GAIN
+    elif s.rate < RECOVERY_SHARE * s.fail:
+        rate = RECOVERY_SHARE * s.fail  # the decrease was a precaution: near the limit at once
+    else:
+        # small steps up to the failed rate; past it the limit has moved, so each step is one
+        # step larger than the last (an outdated limit is left behind in reasonable time)
+        s.beyond = s.beyond + 1 if s.rate >= s.fail else 0.0
+        rate = s.rate + t.step * s.fail * (1 + s.beyond)
+    if t.ceiling > 0:
+        rate = min(rate, t.ceiling)
+    if rate >= s.p_rate * REPLAN_GROWTH:
+        # slots granted at a much lower pace would hold the callers back for long (a queue
+        # of 32 at 6/s is 5 s): a new plan, the waiters ask again, the first of them one new
+        # interval after the last slot already due
+        due = max(1.0, math.ceil((s.tat - now) * s.rate))
+        s.tat = max(now, s.tat - due / s.rate + 1 / rate)
+        s.p_rate = rate
+        s.plan = s.plan + 1
+    s.rate = rate
+
+
+def on_rate_limited(s: State, t: Tuning, now: float, g: Signal, ticket: Ticket | None) -> float:
+    """A granted request was answered 429. Returns ``CHANGED``, ``UNCHANGED`` (another answer
+    of an event already acted on) or ``QUOTA`` (a wait longer than ``max_pause``)."""
+    refresh(s, t, now)
+    s.last429 = now
+    if g.wait > t.max_pause:
+        return QUOTA
+    s.streak = 0.0
+    before = (s.rate, s.cool, s.b_id, s.d_end, s.d_lim)
+    if g.spent > 0 and g.limit > 0 and g.reset_in >= 0:
+        reset = now + g.reset_in
+        if g.reset_in > DAILY_ABOVE:
+            s.d_lim = g.limit
+            s.d_used = g.limit
+            s.d_end = max(s.d_end, reset + t.margin)
+        else:
+            _take_budget(s, t, now, g.limit, reset)
+    elif ticket is None or ticket.epoch >= s.epoch:
+        _decrease(s, t, now, ticket)
+    if g.wait >= 0:
+        until = now + g.wait + t.margin
+        if until > s.cool + SAME_INSTANT:
+            s.cool = until
+            s.plan = s.plan + 1
+    return CHANGED if (s.rate, s.cool, s.b_id, s.d_end, s.d_lim) != before else UNCHANGED
+
+
+def _decrease(s: State, t: Tuning, now: float, ticket: Ticket | None) -> None:
+    if s.rate > 0:
+        # the rate that failed is the one the request was paced at (it may lag the current one)
+        paced = ticket.rate if ticket is not None and ticket.rate > 0 else s.rate
+        failed = min(s.rate, paced)
+        # while the callers keep the limiter busy, what the server let through in the last
+        # second is a closer bound when the pace overshot it: in slow start by any amount (the
+        # server's burst hid the limit), later by little
+        delivered = success_rate(s, now)
+        if delivered > 0 and now - s.queued <= BUSY_WITHIN:
+            least = 0.0 if s.fail == 0 else failed * OVERSHOT_BY_AT_MOST
+            failed = min(failed, max(delivered, least))
+        failed = max(failed, t.floor)
+        s.fail = failed
+        s.rate = max(t.floor, failed * t.decrease)
+    else:
+        # unpaced: start below what the server let through and slow-start from there (the
+        # successes counted so far may be a few of a burst whose answers are still arriving)
+        s.rate = max(t.floor, DISCOVERY_FLOOR, success_rate(s, now) * t.decrease)
+        if t.ceiling > 0:
+            s.rate = min(s.rate, t.ceiling)
+    s.beyond = 0.0
+    s.epoch = s.epoch + 1
+    # a new plan: slots granted at the old pace are void (their holders ask again), and the
+    # next slot is one interval from now (the server's bucket refills a little first)
+    s.tat = now + 1 / s.rate
+    s.plan = s.plan + 1
+    s.p_rate = s.rate
+
+
+def _take_budget(s: State, t: Tuning, now: float, limit: float, reset: float) -> None:
+    """Limit grants in the window that starts at ``reset``."""
+    if s.b_lim > 0 and reset <= s.b_reset + SAME_INSTANT:
+        return  # a window already planned for: the 429 of a request sent before
+    shortest = max(SHORTEST_WINDOW, reset - now)
+    meas = 0.0
+    if s.b_reset > NEVER and s.p_start == NEVER and shortest <= reset - s.b_reset <= DEFAULT_WINDOW:
+        # no success since the last boundary: the window that boundary opened ends at this reset
+        length, meas = reset - s.b_reset, 1.0
+    elif s.b_meas > 0:
+        length, meas = s.b_len, 1.0
+    elif s.p_start > NEVER:
+        # our first success in the window that is closing: the window is at least this long
+        length = max(shortest, min(reset - s.p_start, DEFAULT_WINDOW))
+        if s.b_len > 0 and abs(length - s.b_len) <= LENGTH_AGREES * length:
+            meas = 1.0  # two windows agree
+    else:
+        length = max(DEFAULT_WINDOW, shortest)  # none of our requests succeeded in it
+    s.b_lim = limit
+    s.b_id = reset
+    s.b_start = reset + t.margin
+    s.b_end = reset + t.margin + length
+    s.b_used = 0.0
+    s.b_len = length
+    s.b_meas = meas
+    s.b_reset = reset
+    s.p_start = NEVER
+    s.plan = s.plan + 1

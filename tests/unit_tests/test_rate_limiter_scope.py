@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from langchain_openrouter_fenic.rate_limits import limiter as module
-from langchain_openrouter_fenic.rate_limits.limiter import limiter_scope, shared_rate_limiter
+from langchain_openrouter_fenic.rate_limits import shared as module
+from langchain_openrouter_fenic.rate_limits.shared import limiter_scope, shared_rate_limiter
 from langchain_openrouter_fenic.rate_limits.signals import RateLimitSignal
 
 SNAPSHOT = Path(module.__file__).parents[1] / "data" / "catalog-snapshot.json"

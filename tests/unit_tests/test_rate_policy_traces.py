@@ -1,0 +1,339 @@
+"""One policy, two homes: the pure ``policy`` functions and the Lua script give the same answers.
+
+Every trace runs twice: through ``policy`` on a Python ``State``, and through
+``redis_scripts.SCRIPT`` in a real redis-server (with the trace's "now" instead of server time).
+After every step the answers (grant or refusal, wait, cause, ticket, 429 outcome) and every field
+of the state must be identical, bit for bit: both sides compute in doubles in the same order, and
+numbers cross as ``%.17g`` strings. Hand-written traces walk each rule; seeded random traces mix
+them.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import astuple
+from typing import Any
+
+import pytest
+
+from langchain_openrouter_fenic.rate_limits import policy
+from langchain_openrouter_fenic.rate_limits.policy import (
+    DAY,
+    Grant,
+    Refusal,
+    Signal,
+    State,
+    Ticket,
+    Tuning,
+)
+from langchain_openrouter_fenic.rate_limits.redis_scripts import SCRIPT
+
+START = 1_788_825_123.25  # an epoch: the script's day arithmetic needs a wall clock
+DEFAULT = Tuning(
+    floor=0.1,
+    ceiling=0.0,
+    decrease=0.75,
+    step=0.01,
+    needed=10.0,
+    burst=1.0,
+    max_pause=60.0,
+    margin=0.05,
+)
+FREE = Tuning(
+    floor=0.1,
+    ceiling=0.0,
+    decrease=0.75,
+    step=0.01,
+    needed=10.0,
+    burst=1.0,
+    max_pause=26 * 3600.0,
+    margin=0.05,
+    window_limit=20.0,
+    window_length=60.0,
+    day_limit=1000.0,
+)
+PACED = Tuning(
+    floor=0.1,
+    ceiling=50.0,
+    decrease=0.75,
+    step=0.01,
+    needed=4.0,
+    burst=3.0,
+    max_pause=60.0,
+    margin=0.0,
+    start_rate=10.0,
+)
+CAUSES = {"cooldown": 0.0, "pace": 1.0, "day": 2.0, "budget": 3.0}
+
+
+class Twin:
+    """The same trace through Python and through Lua, compared after every step."""
+
+    def __init__(self, client: Any, tuning: Tuning, key: str) -> None:
+        self.script = client.register_script(SCRIPT)
+        self.client, self.tuning, self.key = client, tuning, key
+        self.now = START
+        self._state: State | None = None
+        self.steps = 0
+
+    @property
+    def state(self) -> State:
+        """The Python state, made at the first step, as the script makes its hash."""
+        if self._state is None:
+            day_end = (math.floor(self.now / DAY) + 1) * DAY
+            self._state = policy.initial_state(self.tuning, self.now, day_end)
+        return self._state
+
+    def _lua(self, op: str, *args: Any) -> list[float]:
+        argv = [op, repr(self.now), 3_600_000, *self.tuning.as_args(), *args]
+        out = [float(x) for x in self.script(keys=[self.key], args=argv)]
+        assert out[0] == self.now
+        lua_state = out[-len(policy.FIELDS) :]
+        assert lua_state == list(astuple(self.state)), self._diff(lua_state)
+        self.steps += 1
+        return out[1 : -len(policy.FIELDS)]
+
+    def _diff(self, lua_state: list[float]) -> str:
+        pairs = zip(policy.FIELDS, astuple(self.state), lua_state, strict=True)
+        return f"step {self.steps}: " + ", ".join(
+            f"{n}: py={p!r} lua={q!r}" for n, p, q in pairs if p != q
+        )
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    def acquire(self, max_wait: float = -1.0) -> Grant | Refusal:
+        decision = policy.acquire(self.state, self.tuning, self.now, max_wait)
+        out = self._lua("acquire", max_wait)
+        if isinstance(decision, Refusal):
+            assert out[:3] == [0.0, decision.wait, CAUSES[decision.cause]]
+        else:
+            assert out == [1.0, decision.wait, out[2], *astuple(decision.ticket)]
+        return decision
+
+    def success(self, ticket: Ticket | None) -> None:
+        policy.on_success(self.state, self.tuning, self.now, ticket)
+        self._lua("success", *_optional(ticket))
+
+    def limited(self, signal: Signal, ticket: Ticket | None) -> float:
+        outcome = policy.on_rate_limited(self.state, self.tuning, self.now, signal, ticket)
+        out = self._lua("limited", *astuple(signal), *_optional(ticket))
+        assert out == [outcome]
+        return outcome
+
+    def release(self, ticket: Ticket) -> None:
+        policy.release(self.state, self.tuning, self.now, ticket)
+        self._lua("release", *astuple(ticket))
+
+    def peek(self) -> None:
+        policy.refresh(self.state, self.tuning, self.now)
+        self._lua("peek")
+
+
+def _optional(ticket: Ticket | None) -> list[Any]:
+    return ["0", 0, 0, 0, 0, 0, 0] if ticket is None else ["1", *astuple(ticket)]
+
+
+def bare() -> Signal:
+    return Signal()
+
+
+def spent(limit: float, reset_in: float) -> Signal:
+    return Signal(limit=limit, reset_in=reset_in, wait=reset_in, spent=1.0)
+
+
+@pytest.fixture
+def twin(redis_url: str) -> Any:
+    import redis
+
+    clients = []
+
+    def make(tuning: Tuning = DEFAULT, key: str = "trace") -> Twin:
+        client = redis.Redis.from_url(redis_url, decode_responses=True)
+        clients.append(client)
+        return Twin(client, tuning, key)
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+def grant(decision: Grant | Refusal) -> Ticket:
+    assert isinstance(decision, Grant), decision
+    return decision.ticket
+
+
+# -- hand-written traces: each rule --------------------------------------------------------
+def test_unpaced_then_one_decrease_per_burst_then_recovery(twin: Any) -> None:
+    t = twin()
+    tickets = []
+    for _ in range(24):  # nothing limits: every grant is due at once
+        decision = t.acquire()
+        assert isinstance(decision, Grant) and decision.wait == 0
+        tickets.append(decision.ticket)
+        t.advance(0.002)
+    for ticket in tickets[:20]:
+        t.success(ticket)
+    for ticket in tickets[20:]:  # a burst of bare 429s: one event
+        t.limited(bare(), ticket)
+    # below what the server let through; the limit is still unknown: slow start
+    assert t.state.fail == 0 and t.state.rate == pytest.approx(15.0)
+    assert t.state.epoch == 1
+    paced = [grant(t.acquire()) for _ in range(30)]
+    assert paced[1].slot - paced[0].slot == pytest.approx(1 / 15)
+    for ticket in paced[:20]:
+        t.advance(max(0.0, ticket.slot - t.now))
+        t.success(ticket)
+    assert t.state.rate > 20.0
+    t.limited(bare(), paced[20])  # a paced request limited: now the failed rate is known
+    assert t.state.fail == pytest.approx(paced[20].rate)
+    assert t.state.rate == pytest.approx(0.75 * paced[20].rate)
+    for ticket in paced[21:]:
+        t.limited(bare(), ticket)  # the rest of the burst: the same event
+    assert t.state.epoch == 2
+    for _ in range(30):  # callers keep waiting for the limiter: successes prove its pace
+        ticket = grant(t.acquire())
+        t.advance(max(0.0, ticket.slot - t.now))
+        t.success(ticket)
+    assert t.state.rate > 0.9 * t.state.fail  # back to 90 % of it, then additive steps
+    t.advance(61.0)
+    t.peek()
+    assert t.state.rate == 0.0  # a quiet minute: unpaced again
+
+
+def test_window_budget_spent_at_the_reset_measured_and_rolled(twin: Any) -> None:
+    t = twin()
+    for _ in range(100):  # a window of 100: spent, our first success at its start
+        t.success(grant(t.acquire()))
+        t.advance(0.001)
+    held = grant(t.acquire())
+    t.advance(0.01)
+    reset_in = 5.0 - 0.11
+    assert t.limited(spent(100, reset_in), held) == policy.CHANGED
+    assert t.limited(spent(100, reset_in - 0.01), held) == policy.UNCHANGED  # same window
+    assert t.state.b_lim == 100 and t.state.b_meas == 0
+    waits = [t.acquire() for _ in range(101)]
+    assert all(isinstance(w, Grant) for w in waits)
+    first = grant(waits[0])
+    assert first.slot == pytest.approx(t.state.b_start)  # nothing before the reset
+    assert grant(waits[99]).slot == first.slot  # spent as fast as asked, not spread
+    assert grant(waits[100]).slot == pytest.approx(t.state.b_end)  # then the window's end
+    t.advance(first.slot - t.now)
+    for w in waits[:100]:
+        t.success(grant(w))
+    t.advance(t.state.b_end - t.now)
+    t.peek()  # estimated, spent: the budget ends with its window
+    assert t.state.b_lim == 0
+    held = grant(t.acquire())
+    t.limited(spent(100, 0.2), held)  # no success since: the next reset measures the window
+    assert t.state.b_meas == 1
+    t.advance(t.state.b_start - t.now)
+    for _ in range(100):
+        t.success(grant(t.acquire()))
+    t.advance(t.state.b_end - t.now + 0.001)
+    extra = t.acquire()  # measured and spent: the next window holds the same budget
+    assert isinstance(extra, Grant) and t.state.b_lim == 100 and t.state.b_used == 1
+
+
+def test_a_429_that_leaves_budget_is_a_bare_429(twin: Any) -> None:
+    t = twin()
+    held = grant(t.acquire())
+    t.success(grant(t.acquire()))
+    signal = Signal(limit=50, reset_in=3600.0, wait=-1.0, spent=0.0)
+    assert t.limited(signal, held) == policy.CHANGED
+    assert t.state.b_lim == 0 and t.state.cool == policy.NEVER and t.state.rate > 0
+
+
+def test_quota_cooldowns_refusals_and_releases(twin: Any) -> None:
+    t = twin()
+    held = grant(t.acquire())
+    assert t.limited(Signal(limit=50, reset_in=8 * 3600.0, wait=8 * 3600.0, spent=1), held) == (
+        policy.QUOTA
+    )
+    assert t.state.cool == policy.NEVER  # a quota of one model pauses nothing
+    t.limited(Signal(wait=3.0), held)
+    refused = t.acquire(max_wait=2.0)
+    assert isinstance(refused, Refusal) and refused.cause == "cooldown"
+    waiting = grant(t.acquire(max_wait=5.0))
+    t.release(waiting)
+    t.limited(Signal(wait=1.0), None)  # an earlier deadline never shortens the pause
+    assert t.state.cool == pytest.approx(t.now + 3.05, abs=1e-6)
+
+
+def test_free_models_start_from_the_published_limits(twin: Any) -> None:
+    t = twin(FREE)
+    grants = [t.acquire(max_wait=120) for _ in range(41)]
+    assert [g.wait for g in grants[:20]] == [0.0] * 20
+    assert grant(grants[20]).slot == pytest.approx(START + 60)  # the next window
+    assert isinstance(grants[40], Grant) and grants[40].wait > 100  # beyond: the one after
+    t.advance(200.0)
+    t.peek()  # an unused window: a configured budget restarts with the next grant
+    assert t.state.b_lim == 20 and t.state.b_start == pytest.approx(t.now)
+    held = grant(t.acquire())
+    daily = Signal(limit=50, reset_in=6 * 3600.0, wait=6 * 3600.0, spent=1.0)
+    assert t.limited(daily, held) == policy.CHANGED  # the :free daily quota pauses the scope
+    assert t.state.d_lim == 50 and t.state.d_used == 50
+    refused = t.acquire(max_wait=60)
+    assert isinstance(refused, Refusal) and refused.wait > 5 * 3600
+    t.advance(7 * 3600.0)
+    t.peek()
+    assert t.state.d_used == 0  # a new day
+
+
+def test_a_configured_pace_slow_starts_until_the_first_429(twin: Any) -> None:
+    t = twin(PACED)
+    tickets = [grant(t.acquire()) for _ in range(6)]
+    assert [round(x.slot - START, 6) for x in tickets[:3]] == [0, 0, 0]  # burst 3
+    for ticket in tickets:
+        t.advance(max(0.0, ticket.slot - t.now))
+        t.success(ticket)
+    assert t.state.rate > 10  # slow start
+    t.limited(bare(), tickets[-1])
+    t.limited(bare(), tickets[-2])  # older epoch: the same event
+    assert t.state.epoch == 1
+
+
+# -- random traces: everything mixed -------------------------------------------------------
+@pytest.mark.parametrize("seed", range(12))
+def test_random_traces_give_identical_decisions(twin: Any, seed: int) -> None:
+    rng = random.Random(seed)
+    tuning = [DEFAULT, FREE, PACED][seed % 3]
+    t = twin(tuning, key=f"random-{seed}")
+    held: list[Ticket] = []
+    seen: set[str] = set()
+    for _ in range(250):
+        t.advance(rng.choice([0.0, 0.001, 0.01, 0.05, 0.3, 1.0, 2.5, 7.0, 70.0]))
+        roll = rng.random()
+        if roll < 0.4:
+            decision = t.acquire(rng.choice([-1.0, -1.0, 0.0, 0.5, 5.0, 90.0]))
+            if isinstance(decision, Grant):
+                held.append(decision.ticket)
+                seen.add("waited" if decision.wait > 0 else "at once")
+            else:
+                seen.add(f"refused: {decision.cause}")
+        elif roll < 0.65 and held:
+            t.success(held.pop(rng.randrange(len(held))))
+        elif roll < 0.85:
+            ticket = held.pop(rng.randrange(len(held))) if held and rng.random() < 0.8 else None
+            kind = rng.random()
+            if kind < 0.4:
+                signal = bare()
+            elif kind < 0.55:
+                signal = Signal(wait=rng.choice([0.5, 2.0, 30.0, 120.0]))
+            elif kind < 0.85:
+                signal = spent(rng.choice([5, 20, 100]), rng.choice([0.2, 1.5, 4.0, 40.0]))
+            elif kind < 0.95:
+                signal = Signal(limit=50, reset_in=5 * 3600.0, wait=5 * 3600.0, spent=1.0)
+            else:
+                signal = Signal(limit=50, reset_in=30.0, wait=-1.0, spent=0.0)
+            seen.add(f"429 outcome {t.limited(signal, ticket)}")
+            seen.add(f"budget {t.state.b_lim > 0}, measured {t.state.b_meas}")
+        elif roll < 0.95 and held:
+            t.release(held.pop(rng.randrange(len(held))))
+        else:
+            t.peek()
+    assert t.steps == 250
+    # each trace reaches the main branches (so equal answers mean something)
+    assert {"waited", "429 outcome 1.0", "429 outcome 0.0"} <= seen, seen
+    assert any(s.startswith("refused") for s in seen), seen
