@@ -151,16 +151,17 @@ def test_a_fork_during_a_catalog_load_does_not_wait_for_the_parents_thread(url: 
 
 def _held_locks(llm: ChatOpenRouter) -> list[Any]:
     """Every lock of the process-wide state a call goes through."""
-    from langchain_openrouter_fenic.rate_limits import limiter
+    from langchain_openrouter_fenic.rate_limits import shared
     from langchain_openrouter_fenic.wire import transport
 
     catalog = llm.catalog
     return [
         transport._SHARED._entries.get().lock,
-        limiter._SHARED._entries.get().lock,
+        shared._SHARED._entries.get().lock,
         ModelCatalog._registry._entries.get().lock,
         llm._transport._clients.get().lock,
-        llm.rate_limiter._lock,  # type: ignore[union-attr]
+        llm.rate_limiter._core.lock,  # type: ignore[union-attr]
+        llm.rate_limiter._core.state._lock,  # type: ignore[union-attr]
         catalog._state_lock,
         catalog._flight._flights.get().lock,
     ]
