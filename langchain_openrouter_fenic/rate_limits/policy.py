@@ -4,13 +4,13 @@ One policy, two homes for its state: ``local_state`` keeps a :class:`State` in t
 ``redis_state`` keeps the same fields in a Redis hash and runs the same decisions as Lua
 scripts (``redis_scripts``), tested against the same traces for the same answers. So every
 field is a float and every decision is written in the small subset both languages share:
-``+ - * /``, ``min``, ``max``, ``floor``, ``ceil`` and comparisons. Nothing here locks, sleeps
+``+ - * /``, ``min``, ``max``, ``floor`` and comparisons. Nothing here locks, sleeps
 or reads a clock.
 
 The decisions:
 
 - **Free when nothing limits.** Until the first 429 nothing is paced (``rate == 0``): a grant is
-  due at once. Sixty seconds without a 429 end the pacing again.
+  due at once. Sixty seconds without a 429, nobody waiting, end the pacing again.
 - **AIMD on bare 429s.** The first bare 429 starts pacing below what the server let through
   (successes over the last second, times ``decrease``, at least 1 request/s) and slow-starts
   from there (+1 request/s per completed success) until a paced request is limited; from then
@@ -18,9 +18,10 @@ The decisions:
   429s: the 429s of grants made before the decrease (an older ``epoch``) are the same event,
   however many callers (or processes) see them. After a few successes the rate returns to
   90 % of the failed rate, then grows by ``step`` of it per ``needed`` completed successes,
-  faster once past it. Grants are slots ``1/rate`` apart (GCRA, ``burst`` back to back). A
-  decrease, or an increase of a quarter, voids the slots already granted: their holders ask
-  again (``plan``).
+  faster once past it. A minute without a 429 forgets the failed rate: the pace ends if nobody
+  waits for it, else slow start resumes. Grants are slots ``1/rate`` apart (GCRA, ``burst``
+  back to back). A decrease, or an increase of a quarter, voids the slots already granted:
+  their holders ask again (``plan``).
 - **Reset instants.** A retry-after or a spent window's reset is a cooldown deadline (it only
   grows): nothing is granted before it.
 - **Window budgets.** ``X-RateLimit-Limit`` + ``Reset`` with nothing remaining: at most Limit
@@ -128,6 +129,7 @@ class State:
     s_cur: float  # ... its count ...
     s_prev: float  # ... and the previous bucket's
     p_rate: float  # the rate of the last plan (a much higher one re-times the waiters)
+    l_slot: float  # the latest slot granted
 
 
 FIELDS = tuple(f.name for f in fields(State))
@@ -199,6 +201,7 @@ def initial_state(tuning: Tuning, now: float, day_end: float) -> State:
         s_cur=0.0,
         s_prev=0.0,
         p_rate=tuning.start_rate,
+        l_slot=NEVER,
     )
 
 
@@ -229,11 +232,14 @@ def refresh(s: State, t: Tuning, now: float) -> None:
             s.p_start = NEVER
             if not spent:
                 s.b_reset = NEVER  # demand fell below the budget: nothing left to measure from
-    if s.rate > 0 and t.start_rate == 0 and now - s.last429 > QUIET and now >= s.cool:
-        s.rate = 0.0  # a quiet minute: nothing limits any more
+    if s.rate > 0 and s.fail > 0 and now - s.last429 > QUIET and now >= s.cool:
+        # a quiet minute: the rate that failed is history
         s.fail = 0.0
         s.streak = 0.0
         s.beyond = 0.0
+        if t.start_rate == 0 and now - s.queued > BUSY_WITHIN:
+            s.rate = 0.0  # nobody waits for the pace: nothing limits any more
+        # else the callers still wait for it: slow start finds the limit again
 
 
 def acquire(s: State, t: Tuning, now: float, max_wait: float) -> Grant | Refusal:
@@ -268,6 +274,7 @@ def acquire(s: State, t: Tuning, now: float, max_wait: float) -> Grant | Refusal
         return Refusal(wait, cause)
     if s.rate > 0:
         s.tat = max(s.tat, slot) + 1 / s.rate
+    s.l_slot = max(s.l_slot, slot)
     if counted > 0:
         s.b_used = s.b_used + 1
     in_day = 0.0
@@ -352,8 +359,7 @@ def _maybe_increase(s: State, t: Tuning, now: float, ticket: Ticket | None) -> N
         # slots granted at a much lower pace would hold the callers back for long (a queue
         # of 32 at 6/s is 5 s): a new plan, the waiters ask again, the first of them one new
         # interval after the last slot already due
-        due = max(1.0, math.ceil((s.tat - now) * s.rate))
-        s.tat = max(now, s.tat - due / s.rate + 1 / rate)
+        s.tat = max(now, min(s.l_slot, now) + 1 / rate)
         s.p_rate = rate
         s.plan = s.plan + 1
     s.rate = rate

@@ -38,7 +38,7 @@ local SAME_INSTANT = 1e-3
 local LENGTH_AGREES = 0.02
 local FIELDS = {'rate', 'tat', 'cool', 'epoch', 'plan', 'fail', 'streak', 'beyond', 'last429',
   'queued', 'b_lim', 'b_id', 'b_start', 'b_end', 'b_used', 'b_len', 'b_meas', 'b_reset',
-  'p_start', 'd_lim', 'd_used', 'd_end', 's_start', 's_cur', 's_prev', 'p_rate'}
+  'p_start', 'd_lim', 'd_used', 'd_end', 's_start', 's_cur', 's_prev', 'p_rate', 'l_slot'}
 local TUNING = {'floor', 'ceiling', 'decrease', 'step', 'needed', 'burst', 'max_pause',
   'margin', 'start_rate', 'window_limit', 'window_length', 'day_limit'}
 local CAUSES = {cooldown = 0, pace = 1, day = 2, budget = 3}
@@ -73,7 +73,7 @@ if #stored == 0 then
   end
   s.b_start = now; s.b_used = 0; s.p_start = NEVER
   s.d_lim = t.day_limit; s.d_used = 0; s.d_end = (math.floor(now / DAY) + 1) * DAY
-  s.s_start = NEVER; s.s_cur = 0; s.s_prev = 0; s.p_rate = t.start_rate
+  s.s_start = NEVER; s.s_cur = 0; s.s_prev = 0; s.p_rate = t.start_rate; s.l_slot = NEVER
 else
   for i = 1, #stored, 2 do s[stored[i]] = tonumber(stored[i + 1]) end
 end
@@ -109,8 +109,9 @@ local function refresh()
       if not spent then s.b_reset = NEVER end
     end
   end
-  if s.rate > 0 and t.start_rate == 0 and now - s.last429 > QUIET and now >= s.cool then
-    s.rate = 0; s.fail = 0; s.streak = 0; s.beyond = 0
+  if s.rate > 0 and s.fail > 0 and now - s.last429 > QUIET and now >= s.cool then
+    s.fail = 0; s.streak = 0; s.beyond = 0
+    if t.start_rate == 0 and now - s.queued > BUSY_WITHIN then s.rate = 0 end
   end
 end
 
@@ -149,6 +150,7 @@ local function acquire(max_wait)
     return {0, wait, CAUSES[cause], 0, 0, 0, 0, 0, 0}
   end
   if s.rate > 0 then s.tat = math.max(s.tat, slot) + 1 / s.rate end
+  s.l_slot = math.max(s.l_slot, slot)
   if counted > 0 then s.b_used = s.b_used + 1 end
   local in_day = 0
   if s.d_lim > 0 and slot < s.d_end then s.d_used = s.d_used + 1; in_day = 1 end
@@ -191,8 +193,7 @@ local function maybe_increase(tk)
   end
   if t.ceiling > 0 then rate = math.min(rate, t.ceiling) end
   if rate >= s.p_rate * REPLAN_GROWTH then
-    local due = math.max(1, math.ceil((s.tat - now) * s.rate))
-    s.tat = math.max(now, s.tat - due / s.rate + 1 / rate)
+    s.tat = math.max(now, math.min(s.l_slot, now) + 1 / rate)
     s.p_rate = rate
     s.plan = s.plan + 1
   end

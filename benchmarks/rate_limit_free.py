@@ -1,0 +1,196 @@
+"""What the default rate limiter costs when nothing limits: a fresh process, an unlimited server.
+
+    .venv/bin/python benchmarks/rate_limit_free.py [--requests 1100] [--concurrency 64]
+
+The loopback emulator runs in a process of its own (no hidden limit). Every measurement runs in
+a fresh interpreter (a fresh limiter, as a new worker has), clients interleaved round by round:
+
+- ``raw SDK``: ``openai.AsyncOpenAI`` / ``openai.OpenAI`` ``chat.completions.create``;
+- ``ChatOpenRouter, no limiter``: a pass-through ``BaseRateLimiter`` (the chat model's own cost);
+- ``ChatOpenRouter defaults``: the shared ``AdaptiveRateLimiter`` of a fresh key.
+
+Each child sends ``--requests`` ``ainvoke`` / ``create`` calls ``--concurrency`` at a time, then
+300 sequential calls; it reports the batch's wall time, when its first 100 answers were in, the
+acquire time of the second sequential call, the sequential loop's time and how many limiter
+decisions (slot reservations) were made per request. The catalog is loaded before timing, on
+another key. Reported: medians over ``--repeats`` rounds, ratios to the raw SDK of the same round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+MODEL = "openai/gpt-4o-mini"
+PROMPT = "Say OK."
+SEQUENTIAL = 300
+CLIENTS = ["raw SDK", "ChatOpenRouter, no limiter", "ChatOpenRouter defaults"]
+
+
+def _child(client: str, url: str, requests: int, concurrency: int) -> dict[str, float]:
+    from langchain_core.rate_limiters import BaseRateLimiter
+
+    from langchain_openrouter_fenic import ChatOpenRouter
+    from langchain_openrouter_fenic.rate_limits import local_state
+
+    class PassThrough(BaseRateLimiter):
+        def acquire(self, *, blocking: bool = True) -> bool:
+            return True
+
+        async def aacquire(self, *, blocking: bool = True) -> bool:
+            return True
+
+    decisions = 0
+    real_acquire = local_state.LocalState.acquire
+
+    def counted(self: Any, *args: Any) -> Any:
+        nonlocal decisions
+        decisions += 1
+        return real_acquire(self, *args)
+
+    local_state.LocalState.acquire = counted  # type: ignore[method-assign]
+    ChatOpenRouter(model=MODEL, api_key=f"sk-or-v1-warm-{uuid.uuid4().hex}", base_url=url)
+    key = f"sk-or-v1-free-{uuid.uuid4().hex}"
+    messages = [{"role": "user", "content": PROMPT}]
+    if client == "raw SDK":
+        import openai
+
+        aclient = openai.AsyncOpenAI(api_key=key, base_url=url, max_retries=2)
+        sclient = openai.OpenAI(api_key=key, base_url=url, max_retries=2)
+
+        async def one() -> None:
+            await aclient.chat.completions.create(model=MODEL, messages=messages)  # type: ignore[arg-type]
+
+        def sync_one() -> None:
+            sclient.chat.completions.create(model=MODEL, messages=messages)  # type: ignore[arg-type]
+
+        acquire_seconds = 0.0
+    else:
+        options: dict[str, Any] = {"model": MODEL, "api_key": key, "base_url": url}
+        if client == "ChatOpenRouter, no limiter":
+            options["rate_limiter"] = PassThrough()
+        llm = ChatOpenRouter(**options)
+        llm.model_info()  # the catalog, from the warm-up's disk copy or loopback
+
+        async def one() -> None:
+            await llm.ainvoke(PROMPT)
+
+        def sync_one() -> None:
+            llm.invoke(PROMPT)
+
+        acquire_seconds = 0.0
+
+    async def batch() -> tuple[float, float]:
+        gate = asyncio.Semaphore(concurrency)
+        done: list[float] = []
+        start = time.perf_counter()
+
+        async def guarded() -> None:
+            async with gate:
+                await one()
+            done.append(time.perf_counter() - start)
+
+        await asyncio.gather(*(guarded() for _ in range(requests)))
+        return time.perf_counter() - start, sorted(done)[min(99, len(done) - 1)]
+
+    decisions = 0
+    total, first_100 = asyncio.run(batch())
+    per_request = decisions / requests
+    sync_one()  # the first sequential call of the process's sync path
+    if client != "raw SDK":
+        limiter = llm.rate_limiter
+        assert limiter is not None
+        started = time.perf_counter()
+        limiter.acquire()  # what the second sequential call waits for before sending
+        acquire_seconds = time.perf_counter() - started
+        limiter_record = getattr(limiter, "record_success", None)
+        if limiter_record is not None:
+            limiter_record()
+    start = time.perf_counter()
+    for _ in range(SEQUENTIAL):
+        sync_one()
+    sequential = time.perf_counter() - start
+    return {
+        "total": total,
+        "first_100": first_100,
+        "second_call_acquire_ms": acquire_seconds * 1000,
+        "sequential": sequential,
+        "decisions_per_request": per_request,
+    }
+
+
+def _run_child(client: str, url: str, requests: int, concurrency: int) -> dict[str, float]:
+    code = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); "
+        "from benchmarks.rate_limit_free import _child; "
+        "print(json.dumps(_child(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT), client, url, str(requests), str(concurrency)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=1100)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    from tests.support.emulator_process import emulator_process
+
+    rounds: list[dict[str, dict[str, float]]] = []
+    with emulator_process() as url:
+        for repeat in range(args.repeats):
+            order = CLIENTS if repeat % 2 == 0 else list(reversed(CLIENTS))
+            result = {c: _run_child(c, url, args.requests, args.concurrency) for c in order}
+            rounds.append(result)
+            print(f"round {repeat + 1}: " + json.dumps(result), file=sys.stderr, flush=True)
+
+    def med(client: str, field: str) -> float:
+        return statistics.median(r[client][field] for r in rounds)
+
+    def ratio(client: str, field: str) -> float:
+        return statistics.median(r[client][field] / r["raw SDK"][field] for r in rounds)
+
+    print(
+        f"\n{args.requests} requests, concurrency {args.concurrency}, then {SEQUENTIAL} "
+        f"sequential; medians of {args.repeats} interleaved rounds, each client in a fresh "
+        "process.\n"
+    )
+    print(
+        "| client | batch (s) | ratio | first 100 done (s) | 2nd sequential call: acquire (ms) "
+        f"| {SEQUENTIAL} sequential (s) | ratio | limiter decisions per request |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for client in CLIENTS:
+        acquire = "-" if client == "raw SDK" else f"{med(client, 'second_call_acquire_ms'):.3f}"
+        decisions = (
+            "-"
+            if client != "ChatOpenRouter defaults"
+            else (f"{med(client, 'decisions_per_request'):.2f}")
+        )
+        print(
+            f"| {client} | {med(client, 'total'):.2f} | {ratio(client, 'total'):.2f}x | "
+            f"{med(client, 'first_100'):.2f} | {acquire} | {med(client, 'sequential'):.2f} | "
+            f"{ratio(client, 'sequential'):.2f}x | {decisions} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
