@@ -270,14 +270,16 @@ class _Core:
                 level = logging.WARNING
                 old_rate = old * 60 if old > 0 else math.inf
                 self.throttled_from = max(old_rate, self.throttled_from or 0.0)
-        logger.log(level, self._throttle_note(view, old))
+        logger.log(level, self._throttle_note(view, old, before))
 
-    def _throttle_note(self, view: View, old_rate: float) -> str:
+    def _throttle_note(self, view: View, old_rate: float, before: View | None) -> str:
         text = "OpenRouter/provider is throttling; "
         pause = view.cool - view.now
         if pause > 0:
             text += f"pausing {pause:.1f} s; "
-        if view.b_lim > 0:
+        # a budget this 429 taught (a configured one, or one learnt before, is old news)
+        new_budget = before is None or (before.b_lim, before.b_id) != (view.b_lim, view.b_id)
+        if view.b_lim > 0 and new_budget:
             text += (
                 f"budget {view.b_lim:.0f} requests per {view.b_end - view.b_start:.0f} s window; "
             )

@@ -45,6 +45,7 @@ class View:
     plan: float
     epoch: float
     b_lim: float
+    b_id: float  # which budget (the reset instant that made it)
     b_start: float
     b_end: float
     b_used: float
@@ -84,6 +85,7 @@ def view_of(state: policy.State, now: float, origin: int) -> View:
         state.plan,
         state.epoch,
         state.b_lim,
+        state.b_id,
         state.b_start,
         state.b_end,
         state.b_used,

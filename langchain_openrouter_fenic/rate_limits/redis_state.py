@@ -206,6 +206,7 @@ class RedisState:
             s["plan"],
             s["epoch"],
             s["b_lim"],
+            s["b_id"],
             s["b_start"],
             s["b_end"],
             s["b_used"],
