@@ -17,6 +17,7 @@ import sys
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -32,7 +33,7 @@ from .structured_output.strategy import (
 from .wire.transport import DEFAULT_BASE_URL
 
 if TYPE_CHECKING:
-    from .catalog import EndpointInfo, ModelInfo
+    from .catalog import EndpointInfo, ModelCatalog, ModelInfo
     from .catalog.model_ids import ModelIndex
     from .routing import ProviderPreferences
 
@@ -60,6 +61,8 @@ class CatalogView:
         load_endpoints: fetches a model's ``/endpoints`` (None offline: no endpoint data).
         base_url: where a live catalog came from.
         index: resolves every model id form to its record (default: built from ``models``).
+        find: the live lookup, as ``ChatOpenRouter`` makes it (an id the copy lacks is refetched
+            once before it is unknown); None: ``index`` only.
     """
 
     models: Mapping[str, ModelInfo]
@@ -69,8 +72,11 @@ class CatalogView:
     load_endpoints: Callable[[str], Sequence[EndpointInfo]] | None = None
     base_url: str | None = None
     index: ModelIndex | None = None
+    find: Callable[[str], ModelInfo | None] | None = None
 
     def resolve(self, model_id: str) -> ModelInfo | None:
+        if self.find is not None:
+            return self.find(model_id)
         if self.index is None:
             from .catalog.model_ids import ModelIndex, aliases_of
 
@@ -127,7 +133,17 @@ def open_catalog(base_url: str, api_key: str | None, *, offline: bool = False) -
         load_endpoints=catalog.endpoints,
         base_url=base_url,
         index=index,
+        find=partial(_find_live, catalog),
     )
+
+
+def _find_live(catalog: ModelCatalog, model_id: str) -> ModelInfo | None:
+    from .errors import ModelNotFoundError
+
+    try:
+        return catalog.get(model_id)
+    except ModelNotFoundError:
+        return None
 
 
 # --------------------------------------------------------------------------------------------

@@ -361,16 +361,24 @@ class ChatOpenRouter(BaseChatModel, SettingFields):
         """Catalog checks of what the call changed: its routing, or a per-call model."""
         from .routing import validate_profile
 
+        self._check_deferred_tool_support(prepared, info)
         if info is not None and prepared.changes_routing:
             validate_profile(prepared.profile, info, self.catalog)
 
     async def _acheck_call(self, prepared: _Prepared, info: ModelInfo | None) -> None:
         from .routing import check_fallback_model, validate_profile
 
+        self._check_deferred_tool_support(prepared, info)
         if info is not None and prepared.changes_routing:
             validate_profile(prepared.profile, info)
             for index, model_id in enumerate(prepared.profile.models or ()):
                 await check_fallback_model(index, model_id, self.catalog.aget)
+
+    def _check_deferred_tool_support(self, prepared: _Prepared, info: ModelInfo | None) -> None:
+        """The check ``bind_tools`` left to the request (it was bound inside an event loop)."""
+        call = prepared.call
+        if call.check_tool_support and info is not None and call.body.get("tools"):
+            self._check_tool_support(call.body.get("tool_choice"), info)
 
     def _request_body(
         self, prepared: _Prepared, info: ModelInfo | None, stream: bool
@@ -614,17 +622,27 @@ class ChatOpenRouter(BaseChatModel, SettingFields):
         if parallel_tool_calls is not None:
             kwargs["parallel_tool_calls"] = parallel_tool_calls
         if strict_capabilities and formatted:
-            self._check_tool_support(kwargs.get("tool_choice"))
+            from .structured_output.deferred import in_running_loop
+
+            if in_running_loop() and self._model_info_at_hand() is None:
+                # fetching the catalog here would stall the loop (an agent binds on every
+                # model call): the request makes the check, after awaiting the catalog
+                from .settings import CHECK_TOOL_SUPPORT_KEY
+
+                kwargs[CHECK_TOOL_SUPPORT_KEY] = True
+            else:
+                self._check_tool_support(kwargs.get("tool_choice"))
         return self.bind(tools=formatted, **kwargs)
 
-    def _check_tool_support(self, tool_choice: Any) -> None:
+    def _check_tool_support(self, tool_choice: Any, info: ModelInfo | None = None) -> None:
         from .errors import OpenRouterError, ToolsUnsupportedError
 
-        try:
-            info = self.model_info()
-        except OpenRouterError as exc:  # no catalog: the request itself is still possible
-            logger.warning("bind_tools: the catalog is unavailable (%s); not checked.", exc)
-            return
+        if info is None:
+            try:
+                info = self.model_info()
+            except OpenRouterError as exc:  # no catalog: the request itself is still possible
+                logger.warning("bind_tools: the catalog is unavailable (%s); not checked.", exc)
+                return
         forced = tool_choice not in (None, "auto", "none")
         needed = ["tools", "tool_choice"] if forced else ["tools"]
         missing = [p for p in needed if p not in info.supported_parameters]

@@ -67,6 +67,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CALL_ONLY_NAMES",
+    "CHECK_TOOL_SUPPORT_KEY",
     "GROUPED",
     "SETTING_NAMES",
     "WIRE_NAMES",
@@ -242,6 +243,9 @@ _RESERVED = frozenset({"messages", "stream"})
 _LOCAL_ONLY_KEYS = frozenset({"ls_structured_output_format"})
 # set by with_structured_output: forces provider.require_parameters on for its requests
 _REQUIRE_PARAMETERS_KEY = "require_parameters"
+#: set by bind_tools inside a running event loop before the catalog is at hand: its check of
+#: the model's tool support is made by the request, once the catalog has been awaited
+CHECK_TOOL_SUPPORT_KEY = "_check_tool_support"
 _REASONING_WIRE_KEYS = {"effort": "reasoning_effort", "max_tokens": "reasoning_max_tokens"}
 _REASONING_FLAGS = ("exclude", "enabled")
 
@@ -255,12 +259,14 @@ class CallSettings:
         body: other request-body keys, checked, sent as given.
         model: a per-call model id override, or None.
         require_parameters: ``with_structured_output`` asked for ``require_parameters``.
+        check_tool_support: ``bind_tools`` left its catalog check to the request.
     """
 
     settings: RequestSettings
     body: dict[str, Any] = field(default_factory=dict)
     model: str | None = None
     require_parameters: bool = False
+    check_tool_support: bool = False
 
 
 def describe_validation_error(
@@ -385,7 +391,7 @@ def _read(
             put(name, value, key)
         elif key in _LOCAL_ONLY_KEYS:
             continue
-        elif key in ("model", _REQUIRE_PARAMETERS_KEY):
+        elif key in ("model", _REQUIRE_PARAMETERS_KEY, CHECK_TOOL_SUPPORT_KEY):
             special[key] = value
         elif key in _RESERVED:
             raise ValueError(f"{source.label(key)} is set by ChatOpenRouter itself; remove it.")
@@ -443,6 +449,7 @@ def read_call(kwargs: Mapping[str, Any], stop: Any = None, *, bind: bool = False
         body=body,
         model=model,
         require_parameters=bool(special.get(_REQUIRE_PARAMETERS_KEY)),
+        check_tool_support=bool(special.get(CHECK_TOOL_SUPPORT_KEY)),
     )
 
 
@@ -459,8 +466,11 @@ def read_model_kwargs(
     source = _Source("model_kwargs")
     typed, body, special = _read(model_kwargs, source)
     for key in special:
-        fix = "pass ChatOpenRouter(model=...)" if key == "model" else "use provider=..."
-        raise ValueError(f"{source.label(key)}: {fix}.")
+        fixes = {
+            "model": "pass ChatOpenRouter(model=...)",
+            _REQUIRE_PARAMETERS_KEY: "use provider=...",
+        }
+        raise ValueError(f"{source.label(key)}: {fixes.get(key, 'set by bind_tools; remove it')}.")
     for name in typed:
         spellings = {name, *(w for w, f in WIRE_NAMES.items() if f == name)}
         if spellings & set(given):

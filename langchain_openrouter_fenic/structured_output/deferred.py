@@ -17,6 +17,7 @@ own first call. Nothing belongs to an event loop.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -27,9 +28,18 @@ from .._process_local import ForkSafeLock
 if TYPE_CHECKING:
     from langchain_core.language_models import LanguageModelInput
 
-__all__ = ["defer"]
+__all__ = ["defer", "in_running_loop"]
 
 _Pipeline = Runnable["LanguageModelInput", Any]
+
+
+def in_running_loop() -> bool:
+    """Whether this thread runs an event loop (where a blocking fetch would stall it)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 class _Decision:

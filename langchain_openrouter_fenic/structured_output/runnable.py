@@ -16,7 +16,6 @@ endpoints found that can handle the requested parameters" to a forced tool call.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from ..errors import (
     StructuredOutputUnsupportedError,
 )
 from ..routing import manual_thinking
-from .deferred import defer
+from .deferred import defer, in_running_loop
 from .parsers import StructuredReplyError, parse_json_reply, parse_tool_reply
 from .schema import (
     OutputSchema,
@@ -187,7 +186,7 @@ def with_structured_output(
         return plan.pipeline(method)
     if method is not None and not strict_capabilities:
         return plan.pipeline(method)
-    if _in_running_loop() and not plan.at_hand():
+    if in_running_loop() and not plan.at_hand():
         return defer(plan.decide, plan.adecide)
     return plan.decide()
 
@@ -276,14 +275,6 @@ class _Plan:
 
 def _raise(exc: Exception, _model_id: str) -> Sequence[EndpointInfo]:
     raise exc
-
-
-def _in_running_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
 
 
 def _preset_needs_a_method(model_id: str) -> str:

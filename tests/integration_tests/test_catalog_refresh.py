@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import time
@@ -23,6 +24,7 @@ from langchain_openrouter_fenic import (
     RateLimitError,
     ServiceUnavailableError,
 )
+from langchain_openrouter_fenic._cli import main as cli
 from langchain_openrouter_fenic.catalog import ModelCatalog
 from tests.support.emulator import OpenRouterEmulator, Reply
 from tests.support.emulator_catalog import load_snapshot_catalog
@@ -103,6 +105,21 @@ def test_concurrent_misses_share_one_refetch(emu: OpenRouterEmulator) -> None:
         thread.join()
     assert found == [NEW_MODEL] * 8
     assert emu.count("/models/user") == 2
+
+
+def test_the_cli_finds_a_new_model_as_the_chat_model_does(
+    emu: OpenRouterEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _llm(emu).invoke("hi")
+    emu.add_model(_new_entry())
+    ModelCatalog.clear_shared()  # `python -m langchain_openrouter_fenic`: a new process
+    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-test")
+    out, err = io.StringIO(), io.StringIO()
+    code = cli(["explain", f"{NEW_MODEL}:nitro", "--base-url", emu.url], stdout=out, stderr=err)
+    assert code == 0, err.getvalue()
+    assert out.getvalue().startswith(f"Model       {NEW_MODEL}  (")
+    assert "Catalog     live" in out.getvalue()
+    assert emu.count("/models/user") == 2  # the disk copy lacked it: one refetch
 
 
 # --------------------------------------------------------------------------------------------

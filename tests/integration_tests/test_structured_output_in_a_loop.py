@@ -14,9 +14,15 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
+from langchain.agents import create_agent
+from langchain_core.tools import tool
 from pydantic import BaseModel
 
-from langchain_openrouter_fenic import ChatOpenRouter, StructuredOutputUnsupportedError
+from langchain_openrouter_fenic import (
+    ChatOpenRouter,
+    StructuredOutputUnsupportedError,
+    ToolsUnsupportedError,
+)
 from langchain_openrouter_fenic.catalog import ModelCatalog
 from tests.support.emulator import OpenRouterEmulator
 
@@ -30,6 +36,12 @@ UNSUPPORTED_MODEL = "google/gemma-3-27b-it:free"  # lists neither capability
 class Joke(BaseModel):
     setup: str
     punchline: str
+
+
+@tool
+def get_weather(city: str) -> str:
+    """The current weather of a city."""
+    return f"21 C and sunny in {city}"
 
 
 @pytest.fixture(scope="module")
@@ -186,3 +198,47 @@ async def test_deferred_sync_and_stream_paths_decide_too(slow: OpenRouterEmulato
     assert isinstance(chunks[-1]["parsed"], Joke)
     assert slow.count("/models/user") == 1  # the second catalog read the disk copy
     assert slow.count("/endpoints") == 2 and len(slow.chat_requests()) == 2
+
+
+# --------------------------------------------------------------------------------------------
+# bind_tools: an agent binds its tools on every model call, inside the loop
+
+
+def test_an_async_agent_with_a_response_format_never_stalls_the_loop(
+    slow: OpenRouterEmulator, cold_runs: Any
+) -> None:
+    def make_work() -> Callable[[], Awaitable[Any]]:
+        slow.reset()
+
+        async def work() -> Any:
+            agent = create_agent(
+                _llm(slow, "mistralai/mistral-nemo"), tools=[get_weather], response_format=Joke
+            )
+            question = {"messages": [{"role": "user", "content": "Tell me a joke"}]}
+            return await agent.ainvoke(question)
+
+        return work
+
+    worst, took, result = cold_runs(make_work)
+    assert not isinstance(result, Exception), result
+    assert isinstance(result["structured_response"], Joke)
+    assert took >= CATALOG_SECONDS  # the slow catalog was really awaited
+    assert worst <= MAX_STALL, f"the event loop stalled {worst * 1000:.0f} ms"
+    assert slow.count("/models/user") == 1
+    assert [t["function"]["name"] for t in slow.chat_requests()[0].json["tools"]] == ["get_weather"]
+
+
+async def test_tools_bound_in_a_loop_are_checked_before_the_first_request(
+    slow: OpenRouterEmulator,
+) -> None:
+    bound = _llm(slow, UNSUPPORTED_MODEL).bind_tools([get_weather])  # no fetch, no error yet
+    assert slow.requests == []
+    with pytest.raises(ToolsUnsupportedError, match=rf"{UNSUPPORTED_MODEL}.*does not list tools"):
+        await bound.ainvoke("What is the weather in Paris?")
+    assert slow.count("/models/user") == 1 and slow.chat_requests() == []
+    # with the catalog now at hand, bind_tools fails fast again
+    with pytest.raises(ToolsUnsupportedError):
+        _llm(slow, UNSUPPORTED_MODEL).bind_tools([get_weather])
+    unchecked = _llm(slow, UNSUPPORTED_MODEL).bind_tools([get_weather], strict_capabilities=False)
+    await unchecked.ainvoke("What is the weather in Paris?")
+    assert len(slow.chat_requests()) == 1
