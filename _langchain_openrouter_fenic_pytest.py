@@ -28,6 +28,8 @@ MARKER = "openrouter_cassette"
 FIXTURE = "openrouter_cassette"
 _SESSION = pytest.StashKey[Any]()
 _REPORTED = pytest.StashKey[bool]()
+# on the report of a test whose replay missed (user_properties travel with pytest-xdist reports)
+MISSED = ("openrouter_cassette", "replay missed")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -93,5 +95,24 @@ def pytest_runtest_makereport(
         return
     from langchain_openrouter_fenic.testing.pytest_plugin import report_misses
 
-    if report_misses(session, outcome.get_result()):
+    report = outcome.get_result()
+    if report_misses(session, report):
         item.stash[_REPORTED] = True
+        report.user_properties.append(MISSED)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """After a run with missed replays: one command that re-records every such test."""
+    missed = [
+        report.nodeid
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if any(tuple(p) == MISSED for p in getattr(report, "user_properties", ()))
+    ]
+    if not missed:
+        return
+    from langchain_openrouter_fenic.testing.pytest_plugin import summary_lines
+
+    terminalreporter.write_sep("=", "openrouter cassettes")
+    for line in summary_lines(config, list(dict.fromkeys(missed))):
+        terminalreporter.write_line(line)

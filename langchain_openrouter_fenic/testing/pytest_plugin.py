@@ -17,11 +17,11 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .session import CassetteSession
+from .session import INTENDED, CassetteSession
 
 __all__ = [
     "CATALOG_FILE_NAME",
@@ -29,6 +29,8 @@ __all__ = [
     "cassette_session",
     "default_catalog_path",
     "report_misses",
+    "rerecord_command",
+    "summary_lines",
 ]
 
 CATALOG_FILE_NAME = "openrouter-catalog.json"
@@ -60,15 +62,26 @@ def _marker_options(item: Any) -> dict[str, Any]:
     return options
 
 
-def _rerecord_command(item: Any, env_mode: bool) -> str:
-    config = item.config
-    command = f"pytest {shlex.quote(item.nodeid)}"
-    command = (
-        f"{RECORD_MODE_ENV}=rewrite {command}" if env_mode else f"{command} --record-mode=rewrite"
-    )
+def rerecord_command(config: Any, nodeids: Iterable[str]) -> str:
+    """The command that re-records the tests ``nodeids``, runnable from where pytest ran."""
+    command = "pytest " + " ".join(shlex.quote(nodeid) for nodeid in nodeids)
+    if _has_pytest_recording(config):
+        command = f"{command} --record-mode=rewrite"
+    else:
+        command = f"{RECORD_MODE_ENV}=rewrite {command}"
     if Path(config.invocation_params.dir) != Path(config.rootpath):
         command = f"cd {shlex.quote(str(config.rootpath))} && {command}"
     return command
+
+
+def summary_lines(config: Any, nodeids: Sequence[str]) -> list[str]:
+    """The end-of-run summary of the tests whose replay missed: one command re-records them."""
+    return [
+        f"{len(nodeids)} replayed test(s) sent requests that their cassettes do not hold:",
+        *(f"  {nodeid}" for nodeid in nodeids),
+        f"If the changes are intended ({INTENDED}), re-record them and review the cassette diff:",
+        f"  {rerecord_command(config, nodeids)}",
+    ]
 
 
 @contextlib.contextmanager
@@ -82,15 +95,13 @@ def cassette_session(request: Any, catalog_path: Path) -> Iterator[CassetteSessi
     with contextlib.ExitStack() as stack:
         if _has_pytest_recording(item.config):
             cassette = request.getfixturevalue("vcr")
-            env_mode = False
         else:
             cassette = stack.enter_context(_own_cassette(item))
-            env_mode = True
         session = CassetteSession(
             cassette,
             catalog=catalog,
             test=item.nodeid,
-            rerecord=_rerecord_command(item, env_mode),
+            rerecord=rerecord_command(item.config, [item.nodeid]),
             secrets=options.get("secrets", ()),
             match_body=options.get("match_body", True),
             raise_on_mismatch=False,

@@ -35,9 +35,14 @@ from .catalog_store import CatalogFile, CatalogRecorder
 from .matching import canonical_body, first_difference
 from .scrub import Scrubber
 
-__all__ = ["CassetteMismatchError", "CassetteSession", "use_cassette"]
+__all__ = ["INTENDED", "CassetteMismatchError", "CassetteSession", "use_cassette"]
 
 _CACHE_DIR_ENV = "LANGCHAIN_OPENROUTER_FENIC_CACHE_DIR"
+# a request changes with the caller's code, or with the code that builds it: say both
+INTENDED = (
+    "your code's, or an upgraded langchain-openrouter-fenic or LangChain that builds its "
+    "requests differently"
+)
 
 
 class CassetteMismatchError(AssertionError):
@@ -208,7 +213,8 @@ class CassetteSession:
                 *lines,
                 f"cassette: {_short(where)} (record mode {mode_name!r}); "
                 f"catalog: {_short(self.catalog_path)}",
-                "If the change is intended, re-record this test:",
+                f"If the change is intended ({INTENDED}), re-record this test and review "
+                "the cassette diff:",
                 f"  {rerecord}",
             ]
         )

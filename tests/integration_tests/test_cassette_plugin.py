@@ -154,6 +154,35 @@ def test_a_changed_request_fails_with_what_changed_and_how_to_rerecord(
     assert text.count("POST http://127.0.0.1:") == 1  # the retries of one request: one line
 
 
+def test_after_a_run_one_command_re_records_every_test_that_missed(
+    recorded: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # two tests whose requests changed (as after an upgrade that builds requests differently)
+    monkeypatch.setenv("USER_SUITE_PROMPT", PROMPT + " ")
+    plain = recorded.path / "cassettes" / "test_user" / "test_plain.yaml"
+    doc = yaml.safe_load(plain.read_text())
+    request = doc["interactions"][0]["request"]
+    request["body"] = request["body"].replace('"Say hi"', '"Say hi there"')
+    plain.write_text(yaml.safe_dump(doc))
+    result = recorded.runpytest(*QUIET, "-rN")
+    result.assert_outcomes(passed=1, failed=2)
+    summary = result.stdout.str().split("openrouter cassettes", 1)[1].splitlines()
+    assert summary[1:4] == [
+        "2 replayed test(s) sent requests that their cassettes do not hold:",
+        "  test_user.py::test_structured",
+        "  test_user.py::test_plain",
+    ]
+    assert "an upgraded langchain-openrouter-fenic" in summary[4]
+    command = "pytest test_user.py::test_structured test_user.py::test_plain --record-mode=rewrite"
+    assert summary[5] == f"  {command}"
+
+
+def test_a_run_without_misses_prints_no_summary(recorded: pytest.Pytester) -> None:
+    result = recorded.runpytest(*QUIET)
+    result.assert_outcomes(passed=3)
+    assert "openrouter cassettes" not in result.stdout.str()
+
+
 def test_a_catalog_answer_missing_from_the_file_fails_the_test(recorded: pytest.Pytester) -> None:
     path = recorded.path / "cassettes" / "openrouter-catalog.json"
     doc = json.loads(path.read_text())
