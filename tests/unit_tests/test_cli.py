@@ -136,7 +136,49 @@ def test_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> No
         assert run(*argv)[0] == 0
         text = capsys.readouterr().out
         assert "exit status:" in text, argv
-        assert "2  usage error" in text and "unknown --supports parameter" in text
+        assert "2    usage error" in text and "unknown --supports parameter" in text
+        assert "1    explain: the model id is not in the catalog" in text
+        assert "141  the output was closed" in text
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [("-1", "'-1': a price is a number of USD per million tokens, 0 or more"),
+     ("nan", "'nan': a price is a number"),
+     ("cheap", "'cheap' is not a number")],
+)  # fmt: skip
+def test_models_a_bad_price_cap_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], value: str, problem: str
+) -> None:
+    code, out, _ = run("models", "--max-prompt-price", value)
+    assert (code, out) == (2, "")
+    err = capsys.readouterr().err  # argparse writes to the process's stderr
+    assert f"argument --max-prompt-price: {problem}" in err
+
+
+def test_explain_contradictory_routing_is_a_usage_error_before_any_lookup() -> None:
+    code, out, err = run(
+        "explain", "openai/gpt-4o", "--provider-only", "azure", "--provider-exclude", "Azure"
+    )
+    assert (code, out) == (2, "")
+    assert err.startswith("langchain-openrouter-fenic explain: error: only and exclude both name")
+    assert "'azure'" in err and "remove it from one of them" in err
+
+
+def test_a_reader_that_leaves_early_ends_the_command_quietly() -> None:
+    # the reading end is closed before the command starts, so its first write finds no reader
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    env = {k: v for k, v in os.environ.items() if k != "OPENROUTER_API_KEY"}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "langchain_openrouter_fenic", "models", "--offline"],
+            stdout=write_end, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env, timeout=60,
+            check=False,
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (141, "")
 
 
 def test_models_price_cap_is_per_million_tokens() -> None:

@@ -158,3 +158,15 @@ def test_the_package_never_imports_an_http_library_by_name(module: str) -> None:
     # only the SDK decides which one is used: a direct import would pick the wrong one beside
     # the other SDK line
     assert module not in _imported_top_level_modules()
+
+
+def test_the_readme_states_the_declared_runtime_ranges() -> None:
+    # "Supported versions" is what a user reads before installing: it must be what pip enforces
+    readme = (PACKAGE.parent / "README.md").read_text()
+    section = readme.split("## Supported versions", 1)[1].split("\n\n", 2)[1]
+    assert "Runtime dependencies, each tested" in section, section[:80]
+    stated = dict(re.findall(r"`([a-z][a-z0-9-]*)((?:[<>=!~]=?[0-9][0-9.]*,?)+)`", section))
+    declared = {
+        name: ",".join(sorted(spec.split(","))) for name, spec in _runtime_requirements().items()
+    }
+    assert {n: ",".join(sorted(s.split(","))) for n, s in stated.items()} == declared
