@@ -245,8 +245,10 @@ def get_generation(
     max_wait: float = DEFAULT_GENERATION_WAIT,
     sleep: Callable[[float], None] = time.sleep,
 ) -> GenerationStats:
+    from .rate_limits import waits
     from .rate_limits.retry import call_with_retries
 
+    sleep = waits.sleep_unless_skipped(sleep)  # a cassette replay polls without pausing
     gen_id = generation_id_of(generation)
     _check_wait(max_wait)
     path = f"/generation?{urlencode({'id': gen_id})}"
@@ -275,8 +277,10 @@ async def aget_generation(
     max_wait: float = DEFAULT_GENERATION_WAIT,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> GenerationStats:
+    from .rate_limits import waits
     from .rate_limits.retry import acall_with_retries
 
+    sleep = waits.asleep_unless_skipped(sleep)
     gen_id = generation_id_of(generation)
     _check_wait(max_wait)
     path = f"/generation?{urlencode({'id': gen_id})}"

@@ -134,3 +134,35 @@ def test_a_replay_reads_a_recorded_reset_against_the_recording_time(tmp_path: Pa
         _llm(url).invoke("Say hi")
     wait = replayed.value.retry_after
     assert wait is not None and 290 < wait <= 301  # Date is in whole seconds
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_polling_for_generation_stats_replays_without_waiting(
+    tmp_path: Path, mode: str
+) -> None:
+    """``get_generation`` asks again while OpenRouter answers 404: 12 recorded 404s stand for
+    10 s of pauses between lookups (its default max_wait), which a replay must not sleep."""
+    cassette, catalog = tmp_path / "stats.yaml", tmp_path / "openrouter-catalog.json"
+
+    async def answer_and_stats(url: str) -> tuple[str, object]:
+        llm = _llm(url)
+        if mode == "sync":
+            answer = llm.invoke("Say hi")
+            return str(answer.content), llm.get_generation(answer)
+        answer = await llm.ainvoke("Say hi")
+        return str(answer.content), await llm.aget_generation(answer)
+
+    with running_emulator(api_key=KEY, generation_not_found_lookups=12) as emu:
+        with waits.skipped(), use_cassette(cassette, catalog=catalog, record_mode="rewrite"):
+            recorded = await answer_and_stats(emu.url)  # quick: waits skipped while recording
+        url = emu.url
+    statuses = [i["response"]["status"]["code"] for i in yaml.safe_load(cassette.read_text())[
+        "interactions"
+    ]]  # fmt: skip
+    assert statuses == [200] + [404] * 12 + [200]
+
+    started = time.monotonic()
+    with use_cassette(cassette, catalog=catalog) as session:
+        assert session.replaying
+        assert await answer_and_stats(url) == recorded
+    assert time.monotonic() - started < 5  # a replay that slept the pauses takes >= 10 s
