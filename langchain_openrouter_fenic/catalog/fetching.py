@@ -69,21 +69,29 @@ class CatalogHttp:
     # -- the model list --------------------------------------------------------------------
     def fetch_models(self) -> tuple[list[Any], str]:
         """(raw entries, the path that gave them): the account's view, else the public one."""
+        refused: OpenRouterError | None = None
         if self._api_key is not None:
             try:
                 return _entries_of(self.get(USER_MODELS + _QUERY), USER_MODELS), USER_MODELS
             except _REFUSED as exc:
-                _log_refused(exc)
-        return _entries_of(self.get(ALL_MODELS + _QUERY), ALL_MODELS), ALL_MODELS
+                refused = _log_refused(exc)
+        try:
+            return _entries_of(self.get(ALL_MODELS + _QUERY), ALL_MODELS), ALL_MODELS
+        except OpenRouterError as exc:
+            raise _after_refusal(exc, refused) from exc.__cause__
 
     async def afetch_models(self) -> tuple[list[Any], str]:
+        refused: OpenRouterError | None = None
         if self._api_key is not None:
             try:
                 body = await self.aget(USER_MODELS + _QUERY)
                 return _entries_of(body, USER_MODELS), USER_MODELS
             except _REFUSED as exc:
-                _log_refused(exc)
-        return _entries_of(await self.aget(ALL_MODELS + _QUERY), ALL_MODELS), ALL_MODELS
+                refused = _log_refused(exc)
+        try:
+            return _entries_of(await self.aget(ALL_MODELS + _QUERY), ALL_MODELS), ALL_MODELS
+        except OpenRouterError as exc:
+            raise _after_refusal(exc, refused) from exc.__cause__
 
     # -- one GET, with retries -------------------------------------------------------------
     def get(self, path: str) -> Any:
@@ -101,12 +109,18 @@ class CatalogHttp:
     def _get_with_retries(self, path: str) -> Any:
         from ..rate_limits.retry import call_with_retries
 
-        return call_with_retries(lambda: self._get_once(path), **self._retry_options())
+        try:
+            return call_with_retries(lambda: self._get_once(path), **self._retry_options())
+        except OpenRouterError as exc:
+            raise _asked(exc, path) from exc
 
     async def _aget_with_retries(self, path: str) -> Any:
         from ..rate_limits.retry import acall_with_retries
 
-        return await acall_with_retries(lambda: self._aget_once(path), **self._retry_options())
+        try:
+            return await acall_with_retries(lambda: self._aget_once(path), **self._retry_options())
+        except OpenRouterError as exc:
+            raise _asked(exc, path) from exc
 
     def _retry_options(self) -> dict[str, Any]:
         return {
@@ -152,8 +166,26 @@ def _entries_of(body: Any, url: str) -> list[Any]:
     return data
 
 
-def _log_refused(exc: OpenRouterError) -> None:
+def _log_refused(exc: OpenRouterError) -> OpenRouterError:
     logger.info(
         "OpenRouter refused /models/user (HTTP %s); using the public /models catalog.",
         exc.status_code,
     )
+    return exc
+
+
+def _asked(exc: OpenRouterError, path: str) -> OpenRouterError:
+    """``exc`` (same class and fields), its message led by the GET that failed."""
+    error = type(exc)(f"GET {path.partition('?')[0]}: {exc.message}", **exc._state())
+    error.__cause__ = exc
+    return error
+
+
+def _after_refusal(exc: OpenRouterError, refused: OpenRouterError | None) -> OpenRouterError:
+    if refused is None:
+        return exc
+    get, _, rest = exc.message.partition(": ")
+    note = f"{get} (after /models/user was refused with HTTP {refused.status_code}): {rest}"
+    error = type(exc)(note, **exc._state())
+    error.__cause__ = exc.__cause__
+    return error

@@ -519,7 +519,7 @@ def _load_error(
         else f"the disk cache is disabled ({disk_cache.CACHE_TTL_ENV}=0)"
     )
     message = (
-        f"Could not load the OpenRouter model catalog from {base_url}/models: {exc.message} "
+        f"Could not load the OpenRouter model catalog from {base_url}: {exc.message} "
         f"({where}). Check the network, base_url and API key; once loaded, the catalog is "
         "cached on disk and used when OpenRouter cannot be reached."
     )

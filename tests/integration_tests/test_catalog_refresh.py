@@ -158,9 +158,31 @@ def test_the_error_says_how_many_times_the_catalog_was_asked(emu: OpenRouterEmul
         _llm(emu, max_retries=2).model_info()
     message = str(error.value)
     assert "Could not load the OpenRouter model catalog" in message
+    assert "GET /models/user: OpenRouter returned HTTP 503" in message
     assert "Sent 3 times (max_retries=2)." in message
     assert "retried up to" not in message
     assert emu.count("/models/user") == 3
+
+
+def test_the_error_names_the_public_catalog_when_the_account_view_was_refused(
+    emu: OpenRouterEmulator,
+) -> None:
+    emu.set_get_reply("/models/user", Reply.json(403, error_document(403, "Forbidden")))
+    emu.set_get_reply("/models", Reply.json(503, _UNAVAILABLE, {"Retry-After": "0"}))
+    with pytest.raises(ServiceUnavailableError) as error:
+        _llm(emu, max_retries=1).model_info()
+    message = str(error.value)
+    assert "GET /models (after /models/user was refused with HTTP 403): " in message
+    assert "Sent 2 times (max_retries=1)." in message
+    assert emu.count("/models/user") == 1 and emu.count("/models") == 2
+
+
+def test_a_failed_endpoints_call_names_it(emu: OpenRouterEmulator) -> None:
+    emu.set_get_reply("/endpoints", Reply.json(503, _UNAVAILABLE, {"Retry-After": "0"}))
+    with pytest.raises(ServiceUnavailableError) as error:
+        _llm(emu, max_retries=1).catalog.endpoints("openai/gpt-4o")
+    assert "GET /models/openai/gpt-4o/endpoints: OpenRouter returned HTTP 503" in str(error.value)
+    assert "Sent 2 times (max_retries=1)." in str(error.value)
 
 
 def test_a_429_reset_too_far_away_is_not_waited_for(emu: OpenRouterEmulator) -> None:
