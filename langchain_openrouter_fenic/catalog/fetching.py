@@ -95,32 +95,39 @@ class CatalogHttp:
 
     # -- one GET, with retries -------------------------------------------------------------
     def get(self, path: str) -> Any:
+        """The decoded JSON of ``GET path``, sent under the retry policy.
+
+        Raises:
+            OpenRouterError: the last failure, its message led by what was asked
+                (``GET /models/user: ...``).
+        """
         recorder = tap.installed()  # cassette tests: the catalog comes from a recorded file
-        if recorder is not None:
-            return recorder.get(self.base_url, path, lambda: self._get_with_retries(path))
-        return self._get_with_retries(path)
+        try:
+            if recorder is not None:
+                return recorder.get(self.base_url, path, lambda: self._get_with_retries(path))
+            return self._get_with_retries(path)
+        except OpenRouterError as exc:
+            raise _asked(exc, path) from exc
 
     async def aget(self, path: str) -> Any:
         recorder = tap.installed()
-        if recorder is not None:
-            return await recorder.aget(self.base_url, path, lambda: self._aget_with_retries(path))
-        return await self._aget_with_retries(path)
+        try:
+            if recorder is not None:
+                fetch = lambda: self._aget_with_retries(path)  # noqa: E731
+                return await recorder.aget(self.base_url, path, fetch)
+            return await self._aget_with_retries(path)
+        except OpenRouterError as exc:
+            raise _asked(exc, path) from exc
 
     def _get_with_retries(self, path: str) -> Any:
         from ..rate_limits.retry import call_with_retries
 
-        try:
-            return call_with_retries(lambda: self._get_once(path), **self._retry_options())
-        except OpenRouterError as exc:
-            raise _asked(exc, path) from exc
+        return call_with_retries(lambda: self._get_once(path), **self._retry_options())
 
     async def _aget_with_retries(self, path: str) -> Any:
         from ..rate_limits.retry import acall_with_retries
 
-        try:
-            return await acall_with_retries(lambda: self._aget_once(path), **self._retry_options())
-        except OpenRouterError as exc:
-            raise _asked(exc, path) from exc
+        return await acall_with_retries(lambda: self._aget_once(path), **self._retry_options())
 
     def _retry_options(self) -> dict[str, Any]:
         return {
