@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import aclosing, closing
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -33,6 +34,7 @@ from typing_extensions import Self
 from . import _cost
 from . import usage as _usage
 from ._process_local import at_fork_in_child
+from ._secrets import remember_key
 from .routing import SAMPLING_PARAMETERS, Profile, StructuredOutputStrategy
 from .settings import SETTING_NAMES, SettingFields
 from .wire import messages as _messages
@@ -117,7 +119,7 @@ class ChatOpenRouter(BaseChatModel, SettingFields):
     # the schema is built on first construction, not at import (import time is a target)
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True, defer_build=True)
 
-    _transport_key: TransportKey = PrivateAttr()
+    _transport_key: TransportKey | None = PrivateAttr()  # None: unpickled without its key
     # the shared limiter this model was given by default (None: the caller passed one)
     _default_limiter: BaseRateLimiter | None = PrivateAttr(default=None)
     _flat_profile: Profile = PrivateAttr()
@@ -161,6 +163,7 @@ class ChatOpenRouter(BaseChatModel, SettingFields):
             raise ValueError(
                 f"default_profile={self.default_profile!r} is not a key of profiles ({known})."
             )
+        remember_key(self.api_key.get_secret_value())  # redacted from errors, found by pickles
         self._transport_key = transport_key(
             self.base_url,
             self.api_key.get_secret_value(),
@@ -179,16 +182,58 @@ class ChatOpenRouter(BaseChatModel, SettingFields):
             self.rate_limiter = bounded_by(self.rate_limiter, self.max_rate_limit_wait)
         return self
 
+    # -- copies and pickles: configuration only (``_copies``) -------------------------------
     def __copy__(self) -> Self:
         clone = super().__copy__()
         if clone._default_limiter is not None:
             _SHARED_LIMITER_USERS[id(clone)] = clone
         return clone
 
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        from ._copies import shared_in_copies
+
+        memo = {} if memo is None else memo
+        for shared in shared_in_copies(self):  # process-wide state: shared, never copied
+            memo.setdefault(id(shared), shared)
+        clone = super().__deepcopy__(memo)
+        if clone._default_limiter is not None:
+            _SHARED_LIMITER_USERS[id(clone)] = clone
+        return clone
+
+    def __getstate__(self) -> dict[Any, Any]:
+        from ._copies import state_to_pickle
+
+        return state_to_pickle(self, super().__getstate__())
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        from ._copies import restore_pickled
+
+        restored, key, shared_limiter = restore_pickled(state)
+        super().__setstate__(restored)
+        self._transport_key = (
+            transport_key(self.base_url, key, self._attribution_headers(), self.timeout)
+            if key is not None
+            else None
+        )
+        if shared_limiter:
+            self._use_shared_limiter()
+
+    def to_json(self) -> Any:
+        """LangChain serialization, with nested settings (``provider``, ``profiles``) as plain
+        JSON so that ``langchain_core.load.loads`` revives them (``docs/deployment.md``)."""
+        from ._copies import with_plain_settings
+
+        return with_plain_settings(self, dict(super().to_json()))
+
     @property
     def _transport(self) -> OpenRouterTransport:
         # looked up on every call, never kept: instances with the same configuration share SDK
         # clients (connection pools, TLS setup), and a forked child gets its own
+        if self._transport_key is None:
+            from ._copies import MISSING_KEY_MESSAGE
+            from .errors import AuthenticationError
+
+            raise AuthenticationError(MISSING_KEY_MESSAGE)
         return transport_for(self._transport_key)
 
     def _use_shared_limiter(self) -> None:
@@ -197,10 +242,8 @@ class ChatOpenRouter(BaseChatModel, SettingFields):
         from .rate_limits.limiter import bounded_by
         from .rate_limits.shared import limiter_scope, shared_rate_limiter
 
-        assert self.api_key is not None
-        shared = shared_rate_limiter(
-            self.api_key.get_secret_value(), self.base_url, scope=limiter_scope(self.model)
-        )
+        key = self.api_key.get_secret_value() if self.api_key is not None else None
+        shared = shared_rate_limiter(key, self.base_url, scope=limiter_scope(self.model))
         # BaseChatModel acquires before _generate: the limiter itself must know the bound
         self.rate_limiter = self._default_limiter = bounded_by(shared, self.max_rate_limit_wait)
         _SHARED_LIMITER_USERS[id(self)] = self
@@ -514,15 +557,18 @@ class ChatOpenRouter(BaseChatModel, SettingFields):
 
         with _usage.meter(kwargs.get("model") or self.model) as meter:
             body, options, info = self._planned_body(messages, stop, kwargs, stream=True)
-            for chunk in _calls.stream(self._transport, body, options):
-                if _is_closing(chunk):
-                    closing = _cost.with_estimated_cost_chunk(chunk, info)
-                    meter.record(closing.message)
-                    yield closing
-                    continue
-                if run_manager:
-                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                yield chunk
+            # closed on every exit, here and now: LangChain's stream() leaves this generator to
+            # the garbage collector, and with it the response, when its consumer stops early
+            with closing(_calls.stream(self._transport, body, options)) as chunks:
+                for chunk in chunks:
+                    if _is_closing(chunk):
+                        last = _cost.with_estimated_cost_chunk(chunk, info)
+                        meter.record(last.message)
+                        yield last
+                        continue
+                    if run_manager:
+                        run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    yield chunk
 
     async def _astream(
         self,
@@ -535,15 +581,18 @@ class ChatOpenRouter(BaseChatModel, SettingFields):
 
         with _usage.meter(kwargs.get("model") or self.model) as meter:
             body, options, info = await self._aplanned_body(messages, stop, kwargs, stream=True)
-            async for chunk in _calls.astream(self._transport, body, options):
-                if _is_closing(chunk):
-                    closing = _cost.with_estimated_cost_chunk(chunk, info)
-                    meter.record(closing.message)
-                    yield closing
-                    continue
-                if run_manager:
-                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                yield chunk
+            # as in _stream; and an async generator left to be finalised would close the
+            # response only at loop shutdown, out of order with the ones it holds
+            async with aclosing(_calls.astream(self._transport, body, options)) as chunks:
+                async for chunk in chunks:
+                    if _is_closing(chunk):
+                        last = _cost.with_estimated_cost_chunk(chunk, info)
+                        meter.record(last.message)
+                        yield last
+                        continue
+                    if run_manager:
+                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    yield chunk
 
     # -- account -------------------------------------------------------------------------------
     def credits(self) -> Credits:

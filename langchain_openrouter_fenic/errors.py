@@ -1,9 +1,10 @@
 """The exceptions raised by langchain-openrouter-fenic.
 
 Every error that comes from OpenRouter (an HTTP status, an error inside a 200 body, or an error
-chunk in the middle of a stream) is translated in one place, ``_error_mapping``, into the most
-specific class below. Every message quotes OpenRouter, names the provider when one is known and
-says what to change.
+chunk in the middle of a stream) is translated in one place, ``wire.error_mapping``, into the most
+specific class below, through one table (``STATUS_CLASSES``): an error's class always agrees with
+its ``status_code``, whichever of the three ways it arrived. Every message quotes OpenRouter,
+names the provider when one is known and says what to change.
 
     OpenRouterError
     ├── BadRequestError                  400
@@ -25,7 +26,8 @@ says what to change.
     │   ├── EdgeTimeoutError             524
     │   └── ProviderOverloadedError      529
     ├── APIConnectionError               no HTTP answer (connection refused, reset, DNS)
-    │   └── APITimeoutError              the ``timeout`` elapsed
+    │   ├── APITimeoutError              the ``timeout`` elapsed
+    │   └── StreamTruncatedError         a stream that ended without saying it was complete
     ├── ResponseParseError               a body that is not the JSON/SSE OpenRouter promises
     ├── StructuredOutputUnsupportedError the model offers no structured-output strategy
     └── BudgetExceededError              an ``openrouter_usage(budget=...)`` budget is spent
@@ -39,6 +41,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from ._secrets import redact_text, redact_value
 
 __all__ = [
     "APIConnectionError",
@@ -64,6 +68,7 @@ __all__ = [
     "ResponseParseError",
     "ServerError",
     "ServiceUnavailableError",
+    "StreamTruncatedError",
     "StructuredOutputUnsupportedError",
     "ToolsUnsupportedError",
     "UnprocessableEntityError",
@@ -83,6 +88,11 @@ class OpenRouterError(Exception):
         generation_id: the ``gen-...`` id when known.
         metadata: ``error.metadata`` as sent.
         headers: the response headers (lower-cased names), when there was a response.
+        body: the decoded answer the error came in, when there was one.
+
+    Nothing an error keeps carries the API key: upstream text that echoes it is redacted
+    (``_secrets``), and the SDK's exceptions, whose requests carry the ``Authorization``
+    header, are not chained to it (see ``wire.error_mapping``).
     """
 
     def __init__(
@@ -99,17 +109,19 @@ class OpenRouterError(Exception):
         headers: Mapping[str, str] | None = None,
         body: Any = None,
     ) -> None:
+        # upstream text may echo the API key: it is redacted from everything the error keeps
+        message = redact_text(message)
         super().__init__(message)
         self.message = message
         self.status_code = status_code
-        self.code = code
+        self.code = redact_value(code)
         self.provider_name = provider_name
-        self.raw = raw
+        self.raw = redact_text(raw) if raw is not None else None
         self.retry_after = retry_after
         self.generation_id = generation_id
-        self.metadata: dict[str, Any] = dict(metadata or {})
-        self.headers: dict[str, str] = dict(headers or {})
-        self.body = body
+        self.metadata: dict[str, Any] = redact_value(dict(metadata or {}))
+        self.headers: dict[str, str] = redact_value(dict(headers or {}))
+        self.body = redact_value(body)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # keep keyword attributes across pickling (multiprocessing, LangGraph checkpoints)
@@ -257,6 +269,13 @@ class APITimeoutError(APIConnectionError):
     """The configured ``timeout`` elapsed before OpenRouter answered."""
 
 
+class StreamTruncatedError(APIConnectionError):
+    """A stream that ended without ``data: [DONE]`` and without a ``finish_reason``: the answer
+    was cut short (a connection or a provider that stopped mid-answer). Retried like a dropped
+    connection while no chunk has been delivered; after that, the chunks delivered stay
+    delivered and the error is raised."""
+
+
 class ResponseParseError(OpenRouterError):
     """OpenRouter answered with a body that is not valid JSON / SSE."""
 
@@ -294,7 +313,10 @@ class ToolsUnsupportedError(OpenRouterError, ValueError):
     for a forced choice); raised before any request."""
 
 
-#: HTTP status -> the class for it; other statuses fall back by range (see ``_error_mapping``).
+#: THE code -> class table: HTTP statuses, ``error.code`` inside 200 bodies and mid-stream error
+#: codes all go through it (``wire.error_mapping.error_class_for``); other statuses fall back by
+#: range (5xx: ServerError, 4xx: BadRequestError). A more specific class is only ever a subclass
+#: of the one this table gives.
 STATUS_CLASSES: dict[int, type[OpenRouterError]] = {
     400: BadRequestError,
     401: AuthenticationError,

@@ -6,7 +6,7 @@ until its first chunk exists, never after: chunks already delivered stay deliver
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, Generator, Mapping
 from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -14,9 +14,10 @@ from typing import Any
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.rate_limiters import BaseRateLimiter
 
+from ..errors import OpenRouterError
 from ..rate_limits import retry
 from . import response
-from .transport import OpenRouterTransport
+from .transport import OpenRouterTransport, StreamResult
 
 __all__ = ["CHAT_PATH", "CallOptions", "acomplete", "astream", "complete", "stream"]
 
@@ -63,66 +64,93 @@ async def acomplete(
     return await retry.acall_with_retries(attempt, **options.retry_options())
 
 
-_Opened = tuple[response.StreamAssembler, Any, list[ChatGenerationChunk]]
+_Opened = tuple[response.StreamAssembler, StreamResult, list[ChatGenerationChunk]]
 
 
 def stream(
     transport: OpenRouterTransport, body: Mapping[str, Any], options: CallOptions
-) -> Iterator[ChatGenerationChunk]:
-    """Every chunk, the closing one (metadata, usage) last; success is reported after it."""
+) -> Generator[ChatGenerationChunk, None, None]:
+    """Every chunk, the closing one (metadata, usage) last; success is reported after it.
+
+    The response is closed on every exit: the end, an error, a consumer that stops early."""
     with ExitStack() as stack:
 
         def attempt() -> _Opened:
-            with ExitStack() as attempt_stack:
-                opened = attempt_stack.enter_context(
-                    transport.stream(CHAT_PATH, body, options.headers)
-                )
+            opened = transport.open_stream(CHAT_PATH, body, options.headers)
+            try:
                 assembler = response.StreamAssembler(
                     include_usage=options.include_usage, headers=opened.headers
                 )
-                first = response.first_chunks(assembler, opened.events)
-                stack.push(attempt_stack.pop_all())  # the open response outlives the attempt
-                return assembler, opened.events, first
+                first = response.first_chunks(
+                    assembler, opened.events, lambda: opened.ended_with_done
+                )
+            except BaseException:
+                opened.close()
+                raise
+            stack.callback(opened.close)  # the open response outlives the attempt
+            return assembler, opened, first
 
-        assembler, events, first = retry.call_with_retries(
+        assembler, opened, first = retry.call_with_retries(
             attempt, report_success=False, **options.retry_options()
         )
-        yield from first
-        for event in events:
-            chunk = assembler.feed(event)
-            if chunk is not None:
-                yield chunk
-        final = assembler.finish()
+        try:
+            yield from first
+            for event in opened.events:
+                chunk = assembler.feed(event)
+                if chunk is not None:
+                    yield chunk
+            final = assembler.finish(ended_with_done=opened.ended_with_done)
+        except OpenRouterError as err:
+            _say_not_retried(err, assembler.delivered)
+            raise
         retry.report_success(options.rate_limiter)
         yield final
 
 
 async def astream(
     transport: OpenRouterTransport, body: Mapping[str, Any], options: CallOptions
-) -> AsyncIterator[ChatGenerationChunk]:
+) -> AsyncGenerator[ChatGenerationChunk, None]:
+    """``stream``, async; cancellation closes the response too."""
     async with AsyncExitStack() as stack:
 
         async def attempt() -> _Opened:
-            async with AsyncExitStack() as attempt_stack:
-                opened = await attempt_stack.enter_async_context(
-                    transport.astream(CHAT_PATH, body, options.headers)
-                )
+            opened = await transport.aopen_stream(CHAT_PATH, body, options.headers)
+            try:
                 assembler = response.StreamAssembler(
                     include_usage=options.include_usage, headers=opened.headers
                 )
-                first = await response.afirst_chunks(assembler, opened.events)
-                stack.push_async_exit(attempt_stack.pop_all())
-                return assembler, opened.events, first
+                first = await response.afirst_chunks(
+                    assembler, opened.events, lambda: opened.ended_with_done
+                )
+            except BaseException:
+                await opened.aclose()
+                raise
+            stack.push_async_callback(opened.aclose)
+            return assembler, opened, first
 
-        assembler, events, first = await retry.acall_with_retries(
+        assembler, opened, first = await retry.acall_with_retries(
             attempt, report_success=False, **options.retry_options()
         )
-        for chunk in first:
-            yield chunk
-        async for event in events:
-            maybe = assembler.feed(event)
-            if maybe is not None:
-                yield maybe
-        final = assembler.finish()
+        try:
+            for chunk in first:
+                yield chunk
+            async for event in opened.events:
+                maybe = assembler.feed(event)
+                if maybe is not None:
+                    yield maybe
+            final = assembler.finish(ended_with_done=opened.ended_with_done)
+        except OpenRouterError as err:
+            _say_not_retried(err, assembler.delivered)
+            raise
         retry.report_success(options.rate_limiter)
         yield final
+
+
+def _say_not_retried(err: OpenRouterError, delivered: int) -> None:
+    """End the message of an error raised mid-stream with what was done about it."""
+    if delivered:
+        err.message = (
+            f"{err.message} Raised after {delivered} chunk{'s' if delivered != 1 else ''} had "
+            "been delivered: not retried (they stay delivered, and a retry would send them again)."
+        )
+        err.args = (err.message,)

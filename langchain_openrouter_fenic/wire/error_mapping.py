@@ -15,36 +15,73 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from .. import errors
+from .._secrets import redact_text
 from ..rate_limits.signals import parse_rate_limit_signal
 
 __all__ = [
+    "NAMED_CODE_STATUSES",
+    "SDKException",
     "atranslating",
+    "detach",
     "error_class_for",
+    "finish_reason_error",
     "from_error_payload",
     "from_exception",
     "from_http",
+    "looks_like_html",
     "malformed_body",
+    "status_of",
+    "translated",
     "translating",
+    "truncated_stream",
 ]
 
 _RAW_LIMIT = 600
 
-# OpenRouter's `metadata.error_type` / `availability.code` values that pin the class down
-# better than the numeric code (a mid-stream error has no HTTP status of its own).
-_ERROR_TYPE_CLASSES: dict[str, type[errors.OpenRouterError]] = {
-    "rate_limit_exceeded": errors.RateLimitError,
-    "capacity_exhausted": errors.RateLimitError,
-    "provider_overloaded": errors.ProviderOverloadedError,
-    "provider_unavailable": errors.ServiceUnavailableError,
-    "temporarily_unavailable": errors.ServiceUnavailableError,
-    "payment_required": errors.InsufficientCreditsError,
-    "content_policy_violation": errors.ModerationError,
-    "timeout": errors.RequestTimeoutError,
-    "server": errors.ServerError,
-    "no_endpoints": errors.NoEndpointsError,
-    "constraint_filtered": errors.NoEndpointsError,
-    "privacy_restricted": errors.NoEndpointsError,
+# Named codes OpenRouter sends beside or instead of a numeric one (``metadata.error_type``,
+# ``availability.code``, a string ``error.code``) -> the HTTP status each stands for, as its
+# errors page documents them. They reach a class through the same table as an HTTP status.
+NAMED_CODE_STATUSES: dict[str, int] = {
+    # metadata.error_type
+    "context_length_exceeded": 400,
+    "max_tokens_exceeded": 400,
+    "token_limit_exceeded": 400,
+    "string_too_long": 400,
+    "invalid_request": 400,
+    "invalid_prompt": 400,
+    "content_policy_violation": 400,
+    "refusal": 400,
+    "authentication": 401,
+    "payment_required": 402,
+    "permission_denied": 403,
+    "not_found": 404,
+    "image_not_found": 404,
+    "precondition_failed": 412,
+    "payload_too_large": 413,
+    "unprocessable": 422,
+    "rate_limit_exceeded": 429,
+    "server": 500,
+    "unmapped": 500,
+    "provider_unavailable": 502,
+    "provider_overloaded": 503,
+    "timeout": 504,
+    # availability.code
+    "model_not_found": 400,
+    "wrong_endpoint": 400,
+    "region_restricted": 403,
+    "no_endpoints": 404,
+    "constraint_filtered": 404,
+    "privacy_restricted": 404,
+    "model_deprecated": 404,
+    "free_variant_ended": 404,
+    "model_unavailable_upstream": 404,
+    "capacity_exhausted": 429,
+    "temporarily_unavailable": 503,
+    # a string error.code (OpenRouter's streaming docs)
+    "server_error": 500,
 }
+# named codes that say "no endpoint may serve this", as the "No endpoints found" messages do
+_NO_ENDPOINT_CODES = frozenset({"no_endpoints", "constraint_filtered", "privacy_restricted"})
 
 _ADVICE: dict[type[errors.OpenRouterError], str] = {
     errors.NoEndpointsError: (
@@ -87,7 +124,6 @@ _ADVICE: dict[type[errors.OpenRouterError], str] = {
         "A temporary failure: try again later; fallback models "
         "(ChatOpenRouter(models=[...])) let OpenRouter switch model."
     ),
-    errors.ResponseParseError: "OpenRouter sent a body that is not valid JSON; retry the request.",
 }
 
 
@@ -97,27 +133,70 @@ def error_class_for(
     metadata: Mapping[str, Any] | None = None,
     error_type: str | None = None,
 ) -> type[errors.OpenRouterError]:
-    """The most specific class for an HTTP status (or an in-body error code) and its message."""
+    """The class for a status (an HTTP status, or the code of an error inside a 200).
+
+    The class comes from ``errors.STATUS_CLASSES`` (by range for statuses it lacks); the message,
+    ``metadata`` and a named ``error_type`` only ever choose a SUBCLASS of it, so that
+    ``except BadGatewayError`` catches every 502, however it arrived. Without a status, a named
+    code stands for its documented status (``NAMED_CODE_STATUSES``).
+    """
     metadata = metadata or {}
-    lowered = message.lower()
-    if lowered.startswith("no endpoints found"):  # 404 in practice, but the text decides
-        if "can handle the requested parameters" in lowered:
-            return errors.NoEndpointsForParametersError
-        return errors.NoEndpointsError
-    if status == 403 and metadata.get("reasons"):
-        return errors.ModerationError
-    if error_type in _ERROR_TYPE_CLASSES:
-        return _ERROR_TYPE_CLASSES[error_type]
+    if status is None and error_type is not None:
+        status = NAMED_CODE_STATUSES.get(error_type)
+    cls = _table_class(status)
+    for candidate in _refinements(status, message.lower(), metadata, error_type):
+        if issubclass(candidate, cls):
+            return candidate
+    return cls
+
+
+def _table_class(status: int | None) -> type[errors.OpenRouterError]:
     if status in errors.STATUS_CLASSES:
-        cls = errors.STATUS_CLASSES[status]
-        if cls is errors.BadRequestError and metadata.get("provider_name"):
-            return errors.ProviderError
-        return cls
+        return errors.STATUS_CLASSES[status]
     if status is not None and status >= 500:
         return errors.ServerError
     if status is not None and status >= 400:
         return errors.BadRequestError
     return errors.OpenRouterError
+
+
+def _refinements(
+    status: int | None, lowered: str, metadata: Mapping[str, Any], error_type: str | None
+) -> Iterator[type[errors.OpenRouterError]]:
+    """More specific classes the answer points at, best first (kept only when they agree with
+    the table's class)."""
+    if lowered.startswith("no endpoints found") or error_type in _NO_ENDPOINT_CODES:
+        if "can handle the requested parameters" in lowered:
+            yield errors.NoEndpointsForParametersError
+        yield errors.NoEndpointsError
+    if status == 403 and metadata.get("reasons"):
+        yield errors.ModerationError
+    if status is not None and metadata.get("provider_name"):
+        yield errors.ProviderError
+
+
+def status_of(error: Mapping[str, Any]) -> int | None:
+    """The HTTP status an error object stands for: its numeric ``code`` (an int, or digits),
+    else ``http_status``, else the status of its named code (``NAMED_CODE_STATUSES``)."""
+    for value in (error.get("code"), error.get("http_status")):
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599:
+            return value
+    for name in _named_codes(error):
+        if name in NAMED_CODE_STATUSES:
+            return NAMED_CODE_STATUSES[name]
+    return None
+
+
+def _named_codes(error: Mapping[str, Any]) -> list[str]:
+    metadata = error.get("metadata") if isinstance(error.get("metadata"), Mapping) else {}
+    availability = (
+        error.get("availability") if isinstance(error.get("availability"), Mapping) else {}
+    )
+    assert isinstance(metadata, Mapping) and isinstance(availability, Mapping)
+    found = (metadata.get("error_type"), availability.get("code"), error.get("code"))
+    return [str(name) for name in found if isinstance(name, str) and name]
 
 
 def from_error_payload(
@@ -128,24 +207,26 @@ def from_error_payload(
     body: Any = None,
     generation_id: str | None = None,
     served_by: str | None = None,
+    where: str | None = None,
 ) -> errors.OpenRouterError:
-    """Translate OpenRouter's ``{"code", "message", "metadata"}`` error object."""
+    """Translate OpenRouter's ``{"code", "message", "metadata"}`` error object.
+
+    ``status`` is the HTTP status when the error came as one; for an error inside a 200 it is
+    None and the object's own code decides. ``where`` names how it arrived, for the message
+    (e.g. "an error chunk in the stream"); default: "HTTP <status>".
+    """
     code = error.get("code")
     message = str(error.get("message") or "").strip() or "(no message)"
     metadata = error.get("metadata") if isinstance(error.get("metadata"), Mapping) else {}
     assert isinstance(metadata, Mapping)
-    if status is None and isinstance(code, int) and 100 <= code <= 599:
-        status = code
-    availability = (
-        error.get("availability") if isinstance(error.get("availability"), Mapping) else {}
-    )
-    assert isinstance(availability, Mapping)
-    error_type = metadata.get("error_type") or availability.get("code")
-    cls = error_class_for(status, message, metadata, str(error_type) if error_type else None)
+    named = _named_codes(error)
+    if status is None:  # an error inside a 200 (a body or a stream chunk): its own code decides
+        status = status_of(error)
+    cls = error_class_for(status, message, metadata, next(iter(named), None))
     provider = metadata.get("provider_name") or served_by
     raw = metadata.get("raw")
     raw_text = raw if isinstance(raw, str) else (json.dumps(raw) if raw is not None else None)
-    text = _compose(cls, status, message, provider, raw_text, metadata)
+    text = _compose(cls, status, message, provider, raw_text, metadata, where=where)
     return cls(
         text,
         status_code=status,
@@ -160,8 +241,11 @@ def from_error_payload(
     )
 
 
-def from_http(status: int, headers: Mapping[str, str], text: str) -> errors.OpenRouterError:
-    """Translate an HTTP error answer (status >= 400) from its body text."""
+def from_http(
+    status: int, headers: Mapping[str, str], text: str, *, url: str | None = None
+) -> errors.OpenRouterError:
+    """Translate an HTTP error answer (status >= 400) from its body text (``url``: where the
+    request went, named when an HTML page suggests a wrong base_url)."""
     try:
         body = json.loads(text) if text.strip() else None
     except json.JSONDecodeError:
@@ -171,8 +255,14 @@ def from_http(status: int, headers: Mapping[str, str], text: str) -> errors.Open
         return from_error_payload(error, status=status, headers=headers, body=body)
     snippet = text.strip()[:_RAW_LIMIT] or "(empty body)"
     cls = error_class_for(status)
+    message = _compose(cls, status, snippet, None, None, {})
+    if status in (404, 405) and looks_like_html(text, headers):
+        message += (
+            f" The answer is a web page, not the API: {url or 'the URL requested'} is not an "
+            f"API route. base_url must be the API's root, ending in /api/v1 ({_API_ROOT})."
+        )
     return cls(
-        _compose(cls, status, snippet, None, None, {}),
+        message,
         status_code=status,
         raw=text or None,
         retry_after=_retry_after(headers, None),
@@ -182,15 +272,103 @@ def from_http(status: int, headers: Mapping[str, str], text: str) -> errors.Open
     )
 
 
-def malformed_body(text: str, status: int, headers: Mapping[str, str]) -> errors.ResponseParseError:
-    snippet = text.strip()[:200]
+def malformed_body(
+    text: str,
+    status: int,
+    headers: Mapping[str, str],
+    *,
+    base_url: str | None = None,
+    expected: str = "JSON",
+) -> errors.ResponseParseError:
+    """A 2xx answer whose body is not the JSON (or SSE stream) OpenRouter sends. Never retried:
+    see ``docs/errors.md`` ("Malformed 200 answers")."""
+    snippet = " ".join(text.split())[:200]
+    generation_id = headers.get("x-generation-id")
+    if looks_like_html(text, headers):
+        where = f" (base_url={base_url!r})" if base_url else ""
+        message = (
+            f"OpenRouter answered HTTP {status} with an HTML page instead of {expected}: "
+            f"{snippet!r}. That is a web page, not the API: base_url{where} must be the API's "
+            f"root, ending in /api/v1 (the default is {_API_ROOT}). Not retried: the same URL "
+            "would answer the same page."
+        )
+    else:
+        message = (
+            f"OpenRouter answered HTTP {status} with a body that is not valid {expected}: "
+            f"{snippet!r}. Not retried: an HTTP {status} answer is a generation OpenRouter has "
+            "finished and bills, so sending the request again would pay for it twice."
+        )
+        if generation_id:
+            message += (
+                f" Its id is {generation_id}: llm.get_generation({generation_id!r}) shows what "
+                "it cost."
+            )
     return errors.ResponseParseError(
-        f"OpenRouter answered HTTP {status} with a body that is not valid JSON: {snippet!r}. "
-        + _ADVICE[errors.ResponseParseError],
-        status_code=status,
-        raw=text,
+        message, status_code=status, raw=text, headers=headers, generation_id=generation_id
+    )
+
+
+_API_ROOT = "https://openrouter.ai/api/v1"
+
+
+def finish_reason_error(
+    choice: Mapping[str, Any],
+    *,
+    headers: Mapping[str, str] | None,
+    body: Any,
+    generation_id: str | None,
+    served_by: str | None,
+    delivered: int | None = None,
+) -> errors.ServerError:
+    """A choice that ended with ``finish_reason: "error"`` and sent no error object: the provider
+    failed mid-answer without saying how (JSON bodies and streams alike)."""
+    native = choice.get("native_finish_reason")
+    where = "the stream" if delivered is not None else "the answer"
+    parts = [
+        f'The provider ended {where} with finish_reason "error" and no error object'
+        + (f" (native_finish_reason: {native!r})." if native else ".")
+    ]
+    if served_by:
+        parts.append(f"Provider: {served_by}.")
+        parts.append(
+            "To route around this provider, pass "
+            f"provider=ProviderPreferences(exclude=[{served_by!r}])."
+        )
+    parts.append(_ADVICE[errors.ServerError])
+    return errors.ServerError(
+        " ".join(parts),
+        provider_name=served_by,
+        generation_id=generation_id or (headers or {}).get("x-generation-id"),
+        headers=headers,
+        body=body,
+    )
+
+
+def truncated_stream(
+    delivered: int,
+    *,
+    headers: Mapping[str, str] | None,
+    generation_id: str | None,
+    served_by: str | None,
+) -> errors.StreamTruncatedError:
+    """A stream whose body ended without ``data: [DONE]`` and without a ``finish_reason``."""
+    plural = "s" if delivered != 1 else ""
+    got = f"after {delivered} chunk{plural}" if delivered else "before any chunk"
+    provider = f" Provider: {served_by}." if served_by else ""
+    return errors.StreamTruncatedError(
+        f"The stream ended {got} without a finish_reason or data: [DONE]: the answer was cut "
+        f"short (the connection or the provider stopped mid-answer), not complete.{provider}",
+        provider_name=served_by,
+        generation_id=generation_id or (headers or {}).get("x-generation-id"),
         headers=headers,
     )
+
+
+def looks_like_html(text: str, headers: Mapping[str, str]) -> bool:
+    """An HTML page (a web app, a proxy's or a captive portal's page), not an API answer."""
+    if "html" in headers.get("content-type", "").lower():
+        return True
+    return text.lstrip()[:1] == "<"
 
 
 def from_exception(exc: BaseException) -> errors.OpenRouterError | None:
@@ -207,7 +385,7 @@ def from_exception(exc: BaseException) -> errors.OpenRouterError | None:
             text = response.text
         except Exception:  # a streamed body that could not be read
             text = json.dumps(exc.body) if exc.body is not None else ""
-        return from_http(exc.status_code, headers, text)
+        return from_http(exc.status_code, headers, text, url=str(exc.request.url))
     if isinstance(exc, openai.APITimeoutError):
         return errors.APITimeoutError(
             "OpenRouter did not answer within the timeout. Raise ChatOpenRouter(timeout=...) "
@@ -230,31 +408,76 @@ def from_exception(exc: BaseException) -> errors.OpenRouterError | None:
     return None
 
 
-def _reraise(exc: Exception) -> None:
-    if isinstance(exc, errors.OpenRouterError):
-        raise exc
+class SDKException(Exception):
+    """What the SDK (or its HTTP library) raised, as text only.
+
+    It stands in as the ``__cause__`` of the translated error: the SDK's exception itself is not
+    chained, because its request carries the ``Authorization`` header (and its response the body
+    as received), and whatever serialises an error with its chain (Sentry, LangSmith, a process
+    pool) would expose them.
+    """
+
+
+def translated(exc: BaseException) -> errors.OpenRouterError | None:
+    """The ``OpenRouterError`` to raise for ``exc`` (None: not one to translate), its chain
+    made safe (``detach``)."""
     mapped = from_exception(exc)
     if mapped is None:
-        raise exc
-    raise mapped from exc
+        return None
+    if mapped is not exc:
+        mapped.__cause__ = exc
+    detach(mapped)
+    return mapped
+
+
+def detach(err: errors.OpenRouterError) -> None:
+    """Chain to ``err`` nothing that may carry the key or a raw body: a foreign cause becomes an
+    ``SDKException`` of its text (redacted), and the implicit context is dropped."""
+    cause = err.__cause__
+    if cause is None and not err.__suppress_context__:
+        cause = err.__context__
+    if cause is not None and not isinstance(cause, (errors.OpenRouterError, SDKException)):
+        name = f"{type(cause).__module__}.{type(cause).__name__}"
+        cause = SDKException(redact_text(f"{name}: {cause}"))
+    err.__cause__, err.__context__, err.__suppress_context__ = cause, None, True
 
 
 @contextmanager
 def translating() -> Iterator[None]:
     """Re-raise SDK/transport exceptions raised inside the block as ``OpenRouterError`` s."""
     try:
-        yield
-    except Exception as exc:
-        _reraise(exc)
+        try:
+            yield
+        except errors.OpenRouterError:
+            raise
+        except Exception as exc:
+            mapped = translated(exc)
+            if mapped is None:
+                raise
+            raise mapped  # noqa: B904 - chained by hand (detach), the context is dropped below
+    except errors.OpenRouterError as err:
+        detach(err)  # raising inside the handler set the context again: drop it, then re-raise
+        raise
 
 
 @asynccontextmanager
 async def atranslating() -> AsyncIterator[None]:
-    """``translating`` for ``async with``."""
+    """``translating`` for ``async with``. Not for the body of an async generator that yields
+    inside it (its generator could be finalised out of order at loop shutdown): there, catch and
+    raise ``translated(exc)`` after the ``except`` block."""
     try:
-        yield
-    except Exception as exc:
-        _reraise(exc)
+        try:
+            yield
+        except errors.OpenRouterError:
+            raise
+        except Exception as exc:
+            mapped = translated(exc)
+            if mapped is None:
+                raise
+            raise mapped  # noqa: B904 - chained by hand (detach), the context is dropped below
+    except errors.OpenRouterError as err:
+        detach(err)
+        raise
 
 
 def _cause(exc: BaseException) -> str:
@@ -269,8 +492,13 @@ def _compose(
     provider: str | None,
     raw: str | None,
     metadata: Mapping[str, Any],
+    *,
+    where: str | None = None,
 ) -> str:
-    where = f"HTTP {status}" if status is not None else "an error"
+    if where is None:
+        where = f"HTTP {status}" if status is not None else "an error"
+    elif status is not None:
+        where = f"{where} (code {status})"
     parts = [f"OpenRouter returned {where}: {message!r}"]
     if provider:
         parts.append(f"Provider: {provider}.")

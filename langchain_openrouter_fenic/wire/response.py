@@ -8,7 +8,7 @@ reasons. JSON bodies and SSE streams go through the same field readers.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk
@@ -29,6 +29,9 @@ __all__ = [
 ]
 
 MODEL_PROVIDER = "openrouter"
+# how an error inside an HTTP 200 arrived, for its message
+_IN_BODY = "an error inside an HTTP 200 answer"
+_IN_STREAM = "an error chunk in the stream"
 # message fields kept in additional_kwargs as sent (never dropped)
 _EXTRA_MESSAGE_FIELDS = ("refusal", "annotations", "images", "audio")
 
@@ -46,6 +49,7 @@ def result_from_completion(doc: Any, headers: Mapping[str, str] | None = None) -
             body=doc,
             generation_id=doc.get("id"),
             served_by=doc.get("provider"),
+            where=_IN_BODY,
         )
     if not choices:
         raise error_mapping.from_error_payload(
@@ -62,11 +66,18 @@ def result_from_completion(doc: Any, headers: Mapping[str, str] | None = None) -
     generations = []
     for choice in choices:
         choice_error = choice.get("error")
-        if isinstance(choice_error, Mapping) or choice.get("finish_reason") == "error":
+        if isinstance(choice_error, Mapping):
             raise error_mapping.from_error_payload(
-                choice_error
-                if isinstance(choice_error, Mapping)
-                else {"message": "finish_reason: error"},
+                choice_error,
+                headers=headers,
+                body=doc,
+                generation_id=doc.get("id"),
+                served_by=doc.get("provider"),
+                where=_IN_BODY,
+            )
+        if choice.get("finish_reason") == "error":
+            raise error_mapping.finish_reason_error(
+                choice,
                 headers=headers,
                 body=doc,
                 generation_id=doc.get("id"),
@@ -238,6 +249,8 @@ class StreamAssembler:
         self._usage: Any = None
         self._details: list[dict[str, Any]] = []
         self._extras: dict[str, Any] = {}
+        self.delivered = 0  # chunks handed out so far
+        self._closing: ChatGenerationChunk | None = None
 
     def feed(self, event: Any) -> ChatGenerationChunk | None:
         """The chunk for one event, or None when it carries nothing to show yet."""
@@ -249,13 +262,7 @@ class StreamAssembler:
         if event.get("usage"):
             self._usage = event["usage"]
         if isinstance(event.get("error"), Mapping):
-            raise error_mapping.from_error_payload(
-                event["error"],
-                headers=self._headers,
-                body=event,
-                generation_id=self._doc.get("id"),
-                served_by=self._doc.get("provider"),
-            )
+            raise self._error(event["error"], event)
         choices = event.get("choices") or []
         choice = next((c for c in choices if c.get("index", 0) == 0), None)
         if choice is None:
@@ -264,14 +271,30 @@ class StreamAssembler:
             if choice.get(key):
                 self._choice[key] = choice[key]
         if isinstance(choice.get("error"), Mapping):
-            raise error_mapping.from_error_payload(
-                choice["error"],
+            raise self._error(choice["error"], event)
+        chunk = self._delta_chunk(choice.get("delta") or {})
+        if choice.get("finish_reason") == "error":  # a failure that sent no error object
+            raise error_mapping.finish_reason_error(
+                choice,
                 headers=self._headers,
                 body=event,
                 generation_id=self._doc.get("id"),
                 served_by=self._doc.get("provider"),
+                delivered=self.delivered,
             )
-        return self._delta_chunk(choice.get("delta") or {})
+        if chunk is not None:
+            self.delivered += 1
+        return chunk
+
+    def _error(self, error: Mapping[str, Any], event: Mapping[str, Any]) -> Exception:
+        return error_mapping.from_error_payload(
+            error,
+            headers=self._headers,
+            body=event,
+            generation_id=self._doc.get("id"),
+            served_by=self._doc.get("provider"),
+            where=_IN_STREAM,
+        )
 
     def _delta_chunk(self, delta: Mapping[str, Any]) -> ChatGenerationChunk | None:
         content = _text(delta.get("content"))
@@ -306,8 +329,30 @@ class StreamAssembler:
             )
         )
 
-    def finish(self) -> ChatGenerationChunk:
-        """The closing chunk: metadata, usage and the merged reasoning details."""
+    @property
+    def closed(self) -> bool:
+        """The closing chunk has been made (``finish``)."""
+        return self._closing is not None
+
+    def finish(self, *, ended_with_done: bool = True) -> ChatGenerationChunk:
+        """The closing chunk (metadata, usage, the merged reasoning details), once the body has
+        ended; asked again, the same chunk.
+
+        A stream is complete only when it says so, with a ``finish_reason`` or ``data: [DONE]``
+        (``ended_with_done``); a body that just stops is a cut answer: ``StreamTruncatedError``.
+        """
+        if self._closing is None:
+            if not ended_with_done and not self._choice.get("finish_reason"):
+                raise error_mapping.truncated_stream(
+                    self.delivered,
+                    headers=self._headers,
+                    generation_id=self._doc.get("id"),
+                    served_by=self._doc.get("provider"),
+                )
+            self._closing = self._closing_chunk()
+        return self._closing
+
+    def _closing_chunk(self) -> ChatGenerationChunk:
         additional: dict[str, Any] = dict(self._extras)
         if self._details:
             additional["reasoning_details"] = self._details
@@ -349,21 +394,28 @@ def _merge_reasoning_details(acc: list[dict[str, Any]], deltas: Any) -> None:
                 last[key] = value
 
 
-def first_chunks(assembler: StreamAssembler, events: Iterator[Any]) -> list[ChatGenerationChunk]:
+def first_chunks(
+    assembler: StreamAssembler, events: Iterator[Any], ended_with_done: Callable[[], bool]
+) -> list[ChatGenerationChunk]:
+    """The stream's first chunk; a stream that ends before one is judged here (``finish``), so
+    that a cut or failed stream is raised while nothing has been delivered (and so retried)."""
     for event in events:
         chunk = assembler.feed(event)
         if chunk is not None:
             return [chunk]
+    assembler.finish(ended_with_done=ended_with_done())
     return []
 
 
 async def afirst_chunks(
-    assembler: StreamAssembler, events: AsyncIterator[Any]
+    assembler: StreamAssembler, events: AsyncIterator[Any], ended_with_done: Callable[[], bool]
 ) -> list[ChatGenerationChunk]:
+    """``first_chunks`` over an async iterator."""
     async for event in events:
         chunk = assembler.feed(event)
         if chunk is not None:
             return [chunk]
+    assembler.finish(ended_with_done=ended_with_done())
     return []
 
 

@@ -21,15 +21,16 @@ import importlib
 import json
 import ssl
 import threading
-from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .._process_local import ProcessLocal, ProcessRegistry
-from . import error_mapping
+from .._secrets import remember_key
+from . import error_mapping, sse
 from .loop_clients import LoopClients
+from .sse import SSEFraming
 
 if TYPE_CHECKING:
     import openai
@@ -62,11 +63,37 @@ class HttpResult:
 
 @dataclass
 class StreamResult:
-    """An open SSE answer: its headers and an iterator over decoded events."""
+    """An open SSE answer: its headers, an iterator over decoded events, and what the framing
+    saw (``ended_with_done``). ``close`` / ``aclose`` close the events, then the response (once;
+    again is a no-op)."""
 
     status: int
     headers: dict[str, str]
     events: Any = field(repr=False)
+    framing: SSEFraming = field(repr=False)
+    response: Any = field(repr=False)
+    _closed: bool = field(default=False, repr=False)
+
+    @property
+    def ended_with_done(self) -> bool:
+        """``data: [DONE]`` arrived: OpenRouter said the stream is complete."""
+        return self.framing.done
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            try:
+                self.events.close()
+            finally:
+                self.response.close()
+
+    async def aclose(self) -> None:
+        if not self._closed:
+            self._closed = True  # before awaiting: a second closer finds nothing left to do
+            try:
+                await self.events.aclose()
+            finally:
+                await self.response.aclose()
 
 
 class _Clients:
@@ -100,6 +127,7 @@ class OpenRouterTransport:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
+        remember_key(api_key)  # an answer that echoes it: redacted from every error
         self._headers = dict(headers or {})
         self._timeout = timeout
         self._clients: ProcessLocal[_Clients] = ProcessLocal(lambda: _Clients(self))
@@ -158,12 +186,12 @@ class OpenRouterTransport:
     def get_json(self, path: str) -> HttpResult:
         with error_mapping.translating():
             response = self.sync_client().get(path, cast_to=_response_type())
-            return _decode_json(response)
+            return _decode_json(response, self.base_url)
 
     async def aget_json(self, path: str) -> HttpResult:
         async with error_mapping.atranslating():
             response = await (await self.async_client()).get(path, cast_to=_response_type())
-            return _decode_json(response)
+            return _decode_json(response, self.base_url)
 
     def post_json(
         self, path: str, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
@@ -172,7 +200,7 @@ class OpenRouterTransport:
             response = self.sync_client().post(
                 path, body=body, cast_to=_response_type(), options=_options(headers)
             )
-            return _decode_json(response)
+            return _decode_json(response, self.base_url)
 
     async def apost_json(
         self, path: str, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
@@ -181,37 +209,37 @@ class OpenRouterTransport:
             response = await (await self.async_client()).post(
                 path, body=body, cast_to=_response_type(), options=_options(headers)
             )
-            return _decode_json(response)
+            return _decode_json(response, self.base_url)
 
     # -- SSE -------------------------------------------------------------------------------
-    @contextmanager
-    def stream(
+    def open_stream(
         self, path: str, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
-    ) -> Iterator[StreamResult]:
-        """Open an SSE answer; the connection is closed when the block exits."""
+    ) -> StreamResult:
+        """Open an SSE answer; the caller closes it (``StreamResult.close``) on every exit."""
         with error_mapping.translating():
             response = self.sync_client().post(
                 path, body=body, cast_to=_response_type(), stream=True, options=_options(headers)
             )
-        try:
-            headers = _headers_of(response)
-            yield StreamResult(response.status_code, headers, _sse_events(response, headers))
-        finally:
-            response.close()
+        return self._stream_result(response, sse.events)
 
-    @asynccontextmanager
-    async def astream(
+    async def aopen_stream(
         self, path: str, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
-    ) -> AsyncIterator[StreamResult]:
+    ) -> StreamResult:
+        """Open an SSE answer; the caller closes it (``await StreamResult.aclose()``) on every
+        exit. A plain object, not an async context manager: it is held across the yields of the
+        callers' async generators, where a generator-based one could be finalised out of order
+        at loop shutdown."""
         async with error_mapping.atranslating():
             response = await (await self.async_client()).post(
                 path, body=body, cast_to=_response_type(), stream=True, options=_options(headers)
             )
-        try:
-            headers = _headers_of(response)
-            yield StreamResult(response.status_code, headers, _asse_events(response, headers))
-        finally:
-            await response.aclose()
+        return self._stream_result(response, sse.aevents)
+
+    def _stream_result(self, response: Any, read: Callable[[Any, SSEFraming], Any]) -> StreamResult:
+        headers = _headers_of(response)
+        framing = SSEFraming(headers, self.base_url)
+        events = read(response, framing)
+        return StreamResult(response.status_code, headers, events, framing, response)
 
     def close(self) -> None:
         clients = self._clients.peek()
@@ -272,79 +300,19 @@ def _headers_of(response: Any) -> dict[str, str]:
     return {k.lower(): v for k, v in response.headers.items()}
 
 
-def _decode_json(response: Any) -> HttpResult:
+def _decode_json(response: Any, base_url: str) -> HttpResult:
     headers = _headers_of(response)
     text = response.text
     try:
         data = json.loads(text)  # leading blank padding (slow models) is legal JSON whitespace
-    except json.JSONDecodeError as exc:
-        raise error_mapping.malformed_body(text, response.status_code, headers) from exc
+    except json.JSONDecodeError:
+        data = _NOT_JSON  # raised below, outside the handler: the decoder's error holds the body
+    if data is _NOT_JSON:
+        raise error_mapping.malformed_body(text, response.status_code, headers, base_url=base_url)
     return HttpResult(response.status_code, headers, data)
 
 
-def _decode_event(payload: str, headers: Mapping[str, str]) -> Any:
-    try:
-        return json.loads(payload)
-    except json.JSONDecodeError as exc:
-        raise error_mapping.malformed_body(payload, 200, headers) from exc
-
-
-class _SSEDecoder:
-    """SSE framing, line by line: ``data:`` lines join into one event at a blank line; comment
-    lines (``: OPENROUTER PROCESSING``) and other fields are skipped; ``[DONE]`` ends the stream."""
-
-    __slots__ = ("_data", "_headers", "done")
-
-    def __init__(self, headers: Mapping[str, str]) -> None:
-        self._data: list[str] = []
-        self._headers = headers
-        self.done = False
-
-    def feed(self, line: str) -> Any:
-        """The decoded event this line completes, else None."""
-        if line.startswith("data:"):
-            self._data.append(line[5:].lstrip())
-        elif not line and self._data:
-            return self._event()
-        return None
-
-    def flush(self) -> Any:
-        """An event left unterminated when the body ended, else None."""
-        return self._event() if self._data else None
-
-    def _event(self) -> Any:
-        payload = "\n".join(self._data)
-        self._data.clear()
-        if payload.strip() == "[DONE]":
-            self.done = True
-            return None
-        return _decode_event(payload, self._headers)
-
-
-def _sse_events(response: Any, headers: Mapping[str, str]) -> Iterator[Any]:
-    decoder = _SSEDecoder(headers)
-    with error_mapping.translating():
-        for line in response.iter_lines():
-            event = decoder.feed(line)
-            if decoder.done:
-                return
-            if event is not None:
-                yield event
-    if (event := decoder.flush()) is not None:
-        yield event
-
-
-async def _asse_events(response: Any, headers: Mapping[str, str]) -> AsyncIterator[Any]:
-    decoder = _SSEDecoder(headers)
-    async with error_mapping.atranslating():
-        async for line in response.aiter_lines():
-            event = decoder.feed(line)
-            if decoder.done:
-                return
-            if event is not None:
-                yield event
-    if (event := decoder.flush()) is not None:
-        yield event
+_NOT_JSON = object()
 
 
 # -- plain GETs for the catalog ------------------------------------------------------------

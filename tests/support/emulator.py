@@ -344,7 +344,8 @@ class OpenRouterEmulator:
         unknown_preset = self._unknown_preset(model_id)
         if unknown_preset is not None:
             return unknown_preset
-        ctx = ChatContext(body, model_id, self.models.find(model_id), self.chunk_count)
+        bearer = request.headers.get("authorization", "").partition(" ")[2].strip()
+        ctx = ChatContext(body, model_id, self.models.find(model_id), self.chunk_count, bearer)
         directive = CacheDirective.from_headers(request.headers)
         if not directive.enabled:
             wire = self._answer(request, ctx)

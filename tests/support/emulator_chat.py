@@ -65,6 +65,7 @@ class ChatContext:
     model_id: str
     model: Mapping[str, Any] | None
     chunk_count: int | None = None
+    api_key: str = ""  # the bearer key the request was sent with (echoed by Reply.key_echo)
 
     @property
     def stream(self) -> bool:

@@ -358,6 +358,74 @@ class Reply:
 
         return cls(build, f"mid-stream error after {after_chunks} chunks")
 
+    @classmethod
+    def finish_reason_error(cls, after_chunks: int = 2) -> Reply:
+        """SSE 200: ``after_chunks`` content chunks, then a chunk with ``finish_reason: "error"``
+        and NO error object, then usage and ``[DONE]``. Without ``stream``: a 200 JSON body whose
+        choice has ``finish_reason: "error"`` beside the partial content, and no error object."""
+
+        def build(ctx: ChatContext | None) -> Wire:
+            completion = plan_completion(_needs_chat(ctx, "finish_reason_error"))
+            partial = with_content(completion, "".join(completion.content_pieces[:after_chunks]))
+            failed = replace(partial, finish_reason="error", native_finish_reason="error")
+            if not ctx or not ctx.stream:
+                return json_wire(200, completion_body(failed))
+            return _sse_wire(sse_parts(completion_events(failed)))
+
+        return cls(build, f"finish_reason error after {after_chunks} chunks")
+
+    @classmethod
+    def truncated_stream(cls, after_chunks: int = 2) -> Reply:
+        """SSE 200 whose body ends cleanly after ``after_chunks`` content chunks: no finish
+        chunk, no usage, no ``[DONE]`` (an answer cut short). Without ``stream``: the JSON body
+        cut mid-document, with a Content-Length that matches the cut."""
+
+        def build(ctx: ChatContext | None) -> Wire:
+            completion = plan_completion(_needs_chat(ctx, "truncated_stream"))
+            if not ctx or not ctx.stream:
+                whole = dumps(completion_body(completion))
+                return json_wire(200, whole[: len(whole) // 2])
+            events = content_events(completion)[:after_chunks]
+            return _sse_wire(sse_parts(events, done=False))
+
+        return cls(build, f"stream cut after {after_chunks} chunks")
+
+    @classmethod
+    def html_page(cls, status: int = 200) -> Reply:
+        """An HTML page (``text/html``), as a web app answers a ``base_url`` without ``/api/v1``
+        — for JSON and stream requests alike."""
+        page = (
+            b'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+            b'<title>OpenRouter</title></head><body><div id="__next"></div></body></html>'
+        )
+        wire = Wire(status, (page,), content_type="text/html; charset=utf-8")
+        return cls(lambda _ctx: wire, f"html page {status}")
+
+    @classmethod
+    def key_echo(cls, status: int = 401, *, in_200: bool = False) -> Reply:
+        """An upstream error that quotes the API key the request was sent with, in the message
+        and in ``metadata.raw`` (a provider's "Incorrect API key provided: ..."). With
+        ``in_200``: an error inside a 200 (a mid-stream error chunk after one content chunk for
+        stream requests, a JSON body with a top-level ``error`` otherwise) with code ``status``.
+        """
+
+        def build(ctx: ChatContext | None) -> Wire:
+            ctx = _needs_chat(ctx, "key_echo")
+            quote = f"Incorrect API key provided: {ctx.api_key}. You can find your API key at ..."
+            raw = dumps({"error": {"message": quote, "type": "invalid_request_error"}})
+            metadata = {"provider_name": "Echoing", "raw": raw, "headers": {"X-Key": ctx.api_key}}
+            document = error_document(status, f"Provider returned error: {quote}", metadata)
+            if not in_200:
+                return json_wire(status, document)
+            if not ctx.stream:
+                return json_wire(200, document)
+            completion = plan_completion(ctx)
+            partial = with_content(completion, "".join(completion.content_pieces[:1]))
+            events = [*content_events(partial), error_chunk(partial, document["error"])]
+            return _sse_wire(sse_parts(events))
+
+        return cls(build, f"key echoed in {'a 200' if in_200 else status}")
+
     # -- completions ----------------------------------------------------------------------------
 
     @classmethod

@@ -112,11 +112,21 @@ def test_mid_stream_error_with_string_code() -> None:
     assert "Provider disconnected" in str(err)
 
 
-def test_error_type_refines_the_class() -> None:
+def test_the_code_decides_and_a_named_code_only_refines_within_it() -> None:
+    """One table: a 502 is a BadGatewayError whatever its error_type says (provider_overloaded
+    is documented as a 503); a named code alone stands for its documented status."""
     err = from_error_payload(
         {"code": 502, "message": "overloaded", "metadata": {"error_type": "provider_overloaded"}}
     )
-    assert isinstance(err, errors.ProviderOverloadedError)
+    assert type(err) is errors.BadGatewayError and err.status_code == 502
+    alone = from_error_payload(
+        {"message": "overloaded", "metadata": {"error_type": "provider_overloaded"}}
+    )
+    assert type(alone) is errors.ServiceUnavailableError and alone.status_code == 503
+    pinned = from_error_payload(
+        {"code": 404, "message": "gone", "availability": {"code": "no_endpoints"}}
+    )
+    assert type(pinned) is errors.NoEndpointsError and pinned.status_code == 404
 
 
 def test_errors_survive_pickling() -> None:
