@@ -160,6 +160,8 @@ class LoopbackServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
     block_on_close = False
+    # a real server's backlog: socketserver's default of 5 resets bursts of concurrent connects
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], respond: Responder) -> None:
         if ":" in address[0]:
