@@ -43,3 +43,11 @@ def test_the_snapshot_is_read_only_for_a_model_memory_and_disk_lack(tmp_path: Pa
         "0 GPT-4o (disk copy)",  # a fresh disk copy has the model: not read
         "1 Mistral: Mistral Nemo",  # nothing else has it: read, once
     ]
+
+
+def test_the_docs_say_how_old_the_snapshot_is_and_how_to_refresh_it() -> None:
+    document = json.loads(SNAPSHOT.read_text())
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "catalog.md").read_text()
+    assert f"**{document['snapshot_date']}** in this release" in docs
+    assert f"({len(document['data'])} models)" in docs
+    assert "python scripts/refresh_catalog_snapshot.py" in docs
