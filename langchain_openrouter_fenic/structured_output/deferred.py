@@ -5,14 +5,16 @@ not fetch it there and then: a synchronous fetch would stall every other task of
 LangGraph node or a FastAPI handler that builds its chain per request). It returns
 :func:`defer` instead. The first call decides — ``ainvoke`` / ``astream`` / ``abatch`` await the
 catalog, ``invoke`` / ``stream`` / ``batch`` load it as a sync call may — and every call after it
-uses the same pipeline. The decision and its errors (``StructuredOutputUnsupportedError`` for a
-model with no strategy) come before any chat request, as they would at build time.
+uses the same pipeline. Concurrent first calls (coroutines, threads, or both) wait for one
+decision (``SingleFlight``). The decision and its errors (``StructuredOutputUnsupportedError``
+for a model with no strategy) come before any chat request, as they would at build time.
 
 State answers the deployment questions: the decision is plain data (a pipeline, or the error
 that was decided), kept behind a lock that is only held to store it, never across I/O. After a
 ``fork`` the child keeps the decision and gets a new lock (``ForkSafeLock``: one held by a
-parent thread would never be released). A copy or an unpickled runnable decides again, on its
-own first call. Nothing belongs to an event loop.
+parent thread would never be released) and no decision in flight. A copy or an unpickled
+runnable decides again, on its own first call. Nothing belongs to an event loop: a decision
+in flight is a ``concurrent.futures.Future`` that any loop or thread may wait on.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from .._process_local import ForkSafeLock
+from ..catalog.single_flight import SingleFlight
 
 if TYPE_CHECKING:
     from langchain_core.language_models import LanguageModelInput
@@ -53,6 +56,7 @@ class _Decision:
 
     def _reset(self) -> None:
         self._lock = ForkSafeLock()
+        self._flight = SingleFlight()  # concurrent first calls wait for one decision
         self._outcome: _Pipeline | ValueError | None = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -65,31 +69,46 @@ class _Decision:
     def pipeline(self, _input: Any) -> _Pipeline:
         outcome = self._outcome
         if outcome is None:
-            try:
-                outcome = self._decide()
-            except ValueError as exc:  # a configuration the catalog rules out: decided
-                outcome = exc
-        return self._keep(outcome)
+            outcome = self._flight.run("decision", self._decided)
+        return _pipeline_or_raise(outcome)
 
     async def apipeline(self, _input: Any) -> _Pipeline:
         outcome = self._outcome
         if outcome is None:
-            try:
-                outcome = await self._adecide()
-            except ValueError as exc:
-                outcome = exc
+            outcome = await self._flight.arun("decision", self._adecided)
+        return _pipeline_or_raise(outcome)
+
+    def _decided(self) -> _Pipeline | ValueError:
+        if self._outcome is not None:  # decided by a call we waited behind
+            return self._outcome
+        try:
+            outcome: _Pipeline | ValueError = self._decide()
+        except ValueError as exc:  # a configuration the catalog rules out: decided
+            outcome = exc
         return self._keep(outcome)
 
-    def _keep(self, outcome: _Pipeline | ValueError) -> _Pipeline:
-        """The first decision stored wins; a transient failure (not a ValueError) is not kept,
-        so the next call tries again."""
+    async def _adecided(self) -> _Pipeline | ValueError:
+        if self._outcome is not None:
+            return self._outcome
+        try:
+            outcome: _Pipeline | ValueError = await self._adecide()
+        except ValueError as exc:
+            outcome = exc
+        return self._keep(outcome)
+
+    def _keep(self, outcome: _Pipeline | ValueError) -> _Pipeline | ValueError:
+        """The first decision stored wins. A transient failure (not a ValueError) is raised
+        without being kept, to this call and those waiting on it; the next call tries again."""
         with self._lock:
             if self._outcome is None:
                 self._outcome = outcome
-            kept = self._outcome
-        if isinstance(kept, ValueError):
-            raise kept.with_traceback(None)
-        return kept
+            return self._outcome
+
+
+def _pipeline_or_raise(outcome: _Pipeline | ValueError) -> _Pipeline:
+    if isinstance(outcome, ValueError):
+        raise outcome.with_traceback(None)
+    return outcome
 
 
 def defer(
