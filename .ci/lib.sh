@@ -2,6 +2,7 @@
 #   ci_python 3.12        -> path of a Python 3.12 interpreter (PATH, then pyenv), or nothing
 #   ci_require_python 3.12 -> that path; under CI=true a missing one is an error, else a skip (exit 3)
 #   ci_venv NAME PYTHON [uv pip install args...] -> a fresh .ci-venvs/NAME with the package installed
+#   ci_locked CMD...       -> CMD under the checkout's install lock (steps run side by side)
 #   ci_suite NAME [pytest args...] -> the offline test suite in .ci-venvs/NAME
 #   ci_replay NAME -> ../shared/tools/replay_real.py through .ci-venvs/NAME
 set -euo pipefail
@@ -35,11 +36,18 @@ ci_require_python() {
   exit "$CI_SKIP"
 }
 
+# Steps run side by side (.ci/run): whatever writes into a shared place (the uv bootstrap, an
+# editable install, which builds the package's metadata in the checkout) holds this lock, the
+# same one scripts/_venv.sh takes.
+ci_locked() {
+  flock "$CI_ROOT/.install.lock" "$@"
+}
+
 # uv, from PyPI, bootstrapped once with pip into its own venv
 ci_uv() {
   if [ ! -x "$CI_VENVS/.uv/bin/uv" ]; then
-    python3 -m venv "$CI_VENVS/.uv"
-    "$CI_VENVS/.uv/bin/python" -m pip install -q --disable-pip-version-check 'uv>=0.8'
+    ci_locked bash -c '[ -x "$0/.uv/bin/uv" ] || { python3 -m venv "$0/.uv" &&
+      "$0/.uv/bin/python" -m pip install -q --disable-pip-version-check "uv>=0.8"; }' "$CI_VENVS"
   fi
   "$CI_VENVS/.uv/bin/uv" "$@"
 }
@@ -49,7 +57,7 @@ ci_venv() {
   shift 2
   rm -rf "${CI_VENVS:?}/$name"
   ci_uv venv -q --python "$python" "$CI_VENVS/$name"
-  VIRTUAL_ENV="$CI_VENVS/$name" ci_uv pip install -q -e "$CI_ROOT[dev]" "$@"
+  VIRTUAL_ENV="$CI_VENVS/$name" ci_locked "$CI_VENVS/.uv/bin/uv" pip install -q -e "$CI_ROOT[dev]" "$@"
   "$CI_VENVS/$name/bin/python" - <<'PY'
 import importlib.metadata as md, sys
 names = ["langchain-core", "openai", "pydantic", "tenacity", "typing-extensions", "pytest", "langchain-tests"]

@@ -2,7 +2,7 @@
 source "$(dirname "$0")/../lib.sh"
 rm -rf "${CI_VENVS:?}/demo"
 ci_uv venv -q --python "$(command -v python3)" "$CI_VENVS/demo"
-VIRTUAL_ENV="$CI_VENVS/demo" ci_uv pip install -q -e "$CI_ROOT"
+VIRTUAL_ENV="$CI_VENVS/demo" ci_locked "$CI_VENVS/.uv/bin/uv" pip install -q -e "$CI_ROOT"
 cd "$CI_ROOT"
 output=$(env -u OPENROUTER_API_KEY LANGCHAIN_OPENROUTER_FENIC_CACHE_DIR="$(mktemp -d)" \
   "$CI_VENVS/demo/bin/python" examples/demo.py 2>&1)
