@@ -88,7 +88,7 @@ def test_failed_streams_gathered_leave_nothing_open_for_loop_shutdown() -> None:
 @pytest.fixture(scope="module")
 def slow_url() -> Iterator[str]:
     # in a process of its own: this process's descriptors are then the client's alone
-    with emulator_process(chunk_count=60, chunk_interval=0.005) as url:
+    with emulator_process(chunk_count=200, chunk_interval=0.002) as url:
         yield url
 
 
@@ -123,7 +123,7 @@ def test_consumers_that_stop_early_close_the_response(slow_url: str) -> None:
     llm = make(slow_url)
     llm.invoke("warm up")
     start = open_fds()
-    for _ in range(100):
+    for _ in range(50):
         for _chunk in llm.stream(PROMPT):
             break
     assert open_fds() <= start + 2
@@ -131,7 +131,7 @@ def test_consumers_that_stop_early_close_the_response(slow_url: str) -> None:
     async def main() -> tuple[int, int, list[str]]:
         await llm.ainvoke("warm up")
         before = open_fds()
-        for _ in range(100):
+        for _ in range(50):
             async for _chunk in llm.astream(PROMPT):
                 break
         await asyncio.sleep(0.05)  # a dropped async generator is closed by the loop, soon
