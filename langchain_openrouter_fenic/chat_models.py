@@ -124,6 +124,9 @@ class ChatOpenRouter(BaseChatModel, SettingFields):
     _default_limiter: BaseRateLimiter | None = PrivateAttr(default=None)
     _flat_profile: Profile = PrivateAttr()
     _info: ModelInfo | None = PrivateAttr(default=None)
+    # routings already checked against /endpoints (endpoint_routing): each warns once per model
+    # instance, not on every call. Plain strings: copies, pickles and forked children keep it.
+    _routings_checked: set[str] = PrivateAttr(default_factory=set)
 
     # -- validation ------------------------------------------------------------------------
     @model_validator(mode="before")
@@ -451,6 +454,15 @@ class ChatOpenRouter(BaseChatModel, SettingFields):
         prepared = self._prepare(messages, stop, kwargs)
         info = self._info_or_none(prepared.call.model)
         self._check_call(prepared, info)
+        key = self._routing_to_check(prepared, info)
+        if key is not None and info is not None:
+            from .endpoint_routing import check_routing
+
+            settings = prepared.settings
+            warnings = check_routing(
+                info.id, settings.provider, settings.models or (), self.catalog.endpoints
+            )
+            self._routing_checked(key, warnings)
         return self._request_body(prepared, info, stream), self._options(prepared), info
 
     async def _aplanned_body(
@@ -463,7 +475,33 @@ class ChatOpenRouter(BaseChatModel, SettingFields):
         prepared = self._prepare(messages, stop, kwargs)
         info = await self._ainfo_or_none(prepared.call.model)
         await self._acheck_call(prepared, info)
+        key = self._routing_to_check(prepared, info)
+        if key is not None and info is not None:
+            from .endpoint_routing import acheck_routing
+
+            settings = prepared.settings
+            warnings = await acheck_routing(
+                info.id, settings.provider, settings.models or (), self.catalog.aendpoints
+            )
+            self._routing_checked(key, warnings)
         return self._request_body(prepared, info, stream), self._options(prepared), info
+
+    def _routing_to_check(self, prepared: _Prepared, info: ModelInfo | None) -> str | None:
+        """The key of this call's routing when ``/endpoints`` can say something about it that
+        was not checked yet (``endpoint_routing``: provider names, no endpoint left)."""
+        from .endpoint_routing import checks_endpoints
+
+        provider = prepared.settings.provider
+        if info is None or not checks_endpoints(provider):
+            return None
+        assert provider is not None
+        key = repr((info.id, prepared.settings.models, sorted(provider.to_wire().items())))
+        return None if key in self._routings_checked else key
+
+    def _routing_checked(self, key: str, warnings: list[str]) -> None:
+        for warning in warnings:
+            logger.warning("%s", warning)
+        self._routings_checked.add(key)
 
     def _options(self, prepared: _Prepared) -> _CallOptions:
         from .settings import settings_headers

@@ -15,6 +15,7 @@ names the provider when one is known and says what to change.
     │   └── ModerationError              403 with moderation reasons
     ├── NotFoundError                    404
     │   ├── NoEndpointsError             404 "No endpoints found ..."
+    │   │   └── NoAllowedProvidersError  the routing leaves no endpoint (checked before sending)
     │   └── ModelNotFoundError           unknown model id (catalog check, before any chat request)
     ├── RequestTimeoutError              408
     ├── PayloadTooLargeError             413
@@ -32,8 +33,9 @@ names the provider when one is known and says what to change.
     ├── StructuredOutputUnsupportedError the model offers no structured-output strategy
     └── BudgetExceededError              an ``openrouter_usage(budget=...)`` budget is spent
 
-``ModelNotFoundError`` and ``StructuredOutputUnsupportedError`` are also ``ValueError`` s: they are
-raised for a configuration the caller can fix before any request is sent.
+``ModelNotFoundError``, ``NoAllowedProvidersError``, ``StructuredOutputUnsupportedError`` and
+``ToolsUnsupportedError`` are also ``ValueError`` s: they are raised for a configuration the
+caller can fix before any request is sent.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ __all__ = [
     "InsufficientCreditsError",
     "ModelNotFoundError",
     "ModerationError",
+    "NoAllowedProvidersError",
     "NoEndpointsError",
     "NoEndpointsForParametersError",
     "NotFoundError",
@@ -215,6 +218,11 @@ class NoEndpointsError(NotFoundError):
 class NoEndpointsForParametersError(NoEndpointsError):
     """404 "No endpoints found that can handle the requested parameters": with
     ``provider.require_parameters``, no allowed endpoint lists every parameter sent."""
+
+
+class NoAllowedProvidersError(NoEndpointsError, ValueError):
+    """The ``provider`` routing leaves none of the model's endpoints (``/endpoints``): raised
+    before any request, where OpenRouter would answer 404; the message lists the providers."""
 
 
 class ModelNotFoundError(NotFoundError, ValueError):

@@ -155,9 +155,13 @@ class SettingFields(RoutingFields, CacheFields):
     """Observability ids (``trace_id``, ``span_name`` ...), a ``Trace`` or a dict.
     https://openrouter.ai/docs/guides/features/broadcast"""
     request_metadata: dict[str, str] | None = None
-    """The request body's ``metadata``: at most 16 string pairs, keys up to 64 characters,
-    values up to 512. (``metadata`` itself is LangChain's tracing metadata; in ``model_kwargs``
-    either name works.) https://openrouter.ai/docs/api-reference/parameters"""
+    """OpenRouter's request-body ``metadata``: at most 16 string pairs, keys up to 64
+    characters, values up to 512; sent as ``"metadata"``. It has another name here because
+    every LangChain chat model already has a ``metadata`` field, for tracing (LangSmith tags),
+    which is never sent: ``ChatOpenRouter(metadata=...)`` and ``.with_config(metadata=...)`` tag
+    runs, ``request_metadata=`` (constructor, ``bind``, per call) or
+    ``model_kwargs={"metadata": ...}`` goes in the request.
+    https://openrouter.ai/docs/api-reference/parameters"""
     verbosity: Verbosity | None = None
     """How long and detailed the answer should be: ``"low"`` ... ``"max"`` (default medium).
     https://openrouter.ai/docs/api-reference/parameters"""
@@ -247,6 +251,12 @@ _REQUIRE_PARAMETERS_KEY = "require_parameters"
 #: the model's tool support is made by the request, once the catalog has been awaited
 CHECK_TOOL_SUPPORT_KEY = "_check_tool_support"
 _REASONING_WIRE_KEYS = {"effort": "reasoning_effort", "max_tokens": "reasoning_max_tokens"}
+# LangChain's invoke() passes its own tracing `metadata` on: a bound one would collide with it
+_METADATA_HINT = (
+    "{where}: `metadata` is LangChain's tracing metadata, which invoke() passes on under that "
+    "name. For OpenRouter's request-body `metadata` use request_metadata={{...}} (the same "
+    "dict of strings); for tracing metadata use .with_config(metadata={{...}})."
+)
 _REASONING_FLAGS = ("exclude", "enabled")
 
 
@@ -386,6 +396,8 @@ def _read(
         typed[name] = value
 
     for key, value in values.items():
+        if key == "metadata" and source.name != "model_kwargs":
+            raise ValueError(_METADATA_HINT.format(where=source.label(key)))
         name = WIRE_NAMES.get(key, key)
         if name in SETTING_NAMES or (name in CALL_ONLY_NAMES and source.name != "model_kwargs"):
             put(name, value, key)

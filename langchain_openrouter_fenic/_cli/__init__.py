@@ -70,6 +70,25 @@ def _price(value: str) -> float:
     return price
 
 
+def _provider_json(value: str) -> dict[str, Any]:
+    """``--provider``: a JSON object checked as ``ProviderPreferences`` (a usage error if not)."""
+    from pydantic import ValidationError
+
+    from ..routing import ProviderPreferences
+    from ..settings import describe_validation_error
+
+    try:
+        parsed = json.loads(value)
+        if not isinstance(parsed, dict):
+            raise ValueError('a JSON object is expected, e.g. \'{"only": ["openai"]}\'')
+        ProviderPreferences.model_validate(parsed)
+    except ValidationError as exc:  # a ValueError too: first
+        raise argparse.ArgumentTypeError(describe_validation_error(exc)) from None
+    except ValueError as exc:  # not JSON, or not an object
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return parsed
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``langchain-openrouter-fenic``."""
     parser = argparse.ArgumentParser(
@@ -112,6 +131,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="C",
         help="never use these providers (provider.ignore)",
+    )
+    ex.add_argument(
+        "--provider",
+        type=_provider_json,
+        default=None,
+        metavar="JSON",
+        help="the whole provider object as JSON (ProviderPreferences keys), e.g. "
+        """'{"quantizations": ["fp8"], "max_price": {"prompt": 1}}'; """
+        "--provider-only / --provider-exclude replace its only / exclude",
     )
     ex.add_argument(
         "--prefer-tools", action="store_true", help="structured_output_strategy='prefer_tools'"
@@ -185,12 +213,15 @@ def _run_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     from ..routing import ProviderPreferences
 
+    given = dict(args.provider or {})
+    if args.provider_only:
+        given["only"] = args.provider_only
+    if args.provider_exclude:
+        given["exclude"] = args.provider_exclude
     prefs = None
-    if args.provider_only or args.provider_exclude:
+    if given:
         try:
-            prefs = ProviderPreferences(
-                only=args.provider_only or None, exclude=args.provider_exclude or None
-            )
+            prefs = ProviderPreferences.model_validate(given)
         except ValidationError as bad:  # e.g. one provider both required and excluded
             problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in bad.errors())
             print(f"{_PROG} explain: error: {problems}", file=err)

@@ -7,11 +7,11 @@ import difflib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import StructuredOutputUnsupportedError
+from ..endpoint_routing import allowed_endpoints, judge_routing, routing_restrictions
+from ..errors import NoAllowedProvidersError, StructuredOutputUnsupportedError
 from ..structured_output.strategy import (
     Preference,
     StrategyDecision,
-    allowed_endpoints,
     can_force_tools,
     decide_strategy,
 )
@@ -82,13 +82,17 @@ def explain(
 
     loader = None if endpoints is None else already_fetched
     strategy: dict[str, Any]
+    warnings: list[str] = []
     try:
+        # the check every request makes: misspelt provider names, a routing that leaves nothing
+        warnings = judge_routing(info.id, prefs, {info.id: endpoints})
         decision = decide_strategy(
             info, provider=prefs, preference=preference, load_endpoints=loader
         )
         strategy = _decision_json(decision)
-    except StructuredOutputUnsupportedError as err:
+    except (StructuredOutputUnsupportedError, NoAllowedProvidersError) as err:
         strategy = {"method": None, "reason": str(err), "source": None, "tools_possible": False}
+        strategy["error"] = type(err).__name__
     allowed_ids = {id(e) for e in allowed_endpoints(endpoints or [], prefs)}
     return {
         "model": info.id,
@@ -105,6 +109,7 @@ def explain(
         },
         "supported_parameters": sorted(info.supported_parameters),
         "routing": _routing_json(prefs, preference),
+        "routing_warnings": warnings,
         "strategy": strategy,
         "endpoints": None
         if endpoints is None
@@ -126,6 +131,8 @@ def _routing_json(prefs: ProviderPreferences | None, preference: str | None) -> 
     return {
         "only": list(prefs.only or []) if prefs else [],
         "exclude": list(prefs.exclude or []) if prefs else [],
+        "provider": prefs.to_wire() if prefs else {},
+        "restrictions": routing_restrictions(prefs),
         "structured_output_strategy": preference or "auto",
     }
 
@@ -136,13 +143,20 @@ def format_explain(report: Mapping[str, Any], view: CatalogView) -> str:
     routing = report["routing"]
     strategy = report["strategy"]
     method = strategy["method"] or "none (with_structured_output raises)"
+    if strategy.get("error") == "NoAllowedProvidersError":
+        method = (
+            "none: the routing leaves no endpoint (every request raises NoAllowedProvidersError)"
+        )
     price_line = f"{num(prices['prompt'])} in / {num(prices['completion'])} out"
     if prices["cache_read"] is not None:
         price_line += f" / {num(prices['cache_read'])} cache read"
     restrictions = ", ".join(
-        f"{k}={','.join(v)}"
-        for k, v in (("only", routing["only"]), ("exclude", routing["exclude"]))
-        if v
+        [
+            f"{k}={','.join(v)}"
+            for k, v in (("only", routing["only"]), ("exclude", routing["exclude"]))
+            if v
+        ]
+        + [r for r in routing["restrictions"] if not r.startswith(("only=", "exclude="))]
     )
     lines = [f"Model       {report['model']}  ({report['name']})"]
     if report["requested"] != report["model"]:
@@ -155,6 +169,7 @@ def format_explain(report: Mapping[str, Any], view: CatalogView) -> str:
         wrapped("Lists       ", ", ".join(report["supported_parameters"]) or "(nothing)"),
         f"Routing     {restrictions or 'no provider restriction'}; "
         f"structured_output_strategy={routing['structured_output_strategy']}",
+        *(wrapped("Warning     ", w) for w in report["routing_warnings"]),
         f"Strategy    {method}",
         wrapped("Why         ", strategy["reason"]),
     ]

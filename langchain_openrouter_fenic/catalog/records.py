@@ -224,6 +224,12 @@ class EndpointInfo:
     prompt_price: float | None = None
     completion_price: float | None = None
     cache_read_price: float | None = None
+    request_price: float | None = None
+    """USD per request (``pricing.request``), as ``provider.max_price.request`` caps it."""
+    image_price: float | None = None
+    """USD per image (``pricing.image``)."""
+    audio_price: float | None = None
+    """USD per audio unit (``pricing.audio``)."""
     supported_parameters: frozenset[str] = frozenset()
     status: int | None = None
     uptime_last_30m: float | None = None
@@ -246,6 +252,9 @@ class EndpointInfo:
             prompt_price=_price(pricing.get("prompt")),
             completion_price=_price(pricing.get("completion")),
             cache_read_price=_price(pricing.get("input_cache_read")),
+            request_price=_price(pricing.get("request")),
+            image_price=_price(pricing.get("image")),
+            audio_price=_price(pricing.get("audio")),
             supported_parameters=_names(raw.get("supported_parameters")),
             status=_int(raw.get("status")),
             uptime_last_30m=float(uptime) if isinstance(uptime, (int, float)) else None,

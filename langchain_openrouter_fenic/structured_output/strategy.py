@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
+from ..endpoint_routing import allowed_endpoints, judge_routing, routing_restrictions
 from ..errors import StructuredOutputUnsupportedError
 
 if TYPE_CHECKING:
@@ -53,8 +54,6 @@ logger = logging.getLogger(__name__)
 Method = Literal["json_schema", "function_calling"]
 Preference = Literal["prefer_response_format", "prefer_tools"] | None
 
-_PER_MILLION = 1_000_000
-
 
 @dataclass(frozen=True)
 class StrategyDecision:
@@ -69,6 +68,8 @@ class StrategyDecision:
         endpoints_considered: providers the routing allows (None when endpoints were not used).
         structured_outputs_providers: of those, the ones listing ``structured_outputs``.
         tools_providers: of those, the ones listing ``tools`` and ``tool_choice``.
+        routing_warnings: provider names that match no endpoint, and the like
+            (``endpoint_routing.judge_routing``); logged when the request is made.
     """
 
     method: Method
@@ -79,6 +80,7 @@ class StrategyDecision:
     endpoints_considered: tuple[str, ...] | None = None
     structured_outputs_providers: tuple[str, ...] = ()
     tools_providers: tuple[str, ...] = ()
+    routing_warnings: tuple[str, ...] = ()
 
 
 def _lists_structured_outputs(params: Iterable[str]) -> bool:
@@ -226,32 +228,7 @@ def _provider_label(endpoint: EndpointInfo) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# routing: which endpoints the provider preferences allow
-
-
-def routing_restrictions(prefs: ProviderPreferences | None) -> list[str]:
-    """The provider preferences that restrict WHICH endpoints may serve, as ``key=value`` labels.
-
-    Only restrictions visible in ``/endpoints`` data count: ``only``, ``exclude``, ``order`` with
-    ``allow_fallbacks=False``, ``quantizations`` and the price caps. ``data_collection`` and ``zdr``
-    restrict too, but endpoints do not publish their data policy, so checking cannot help there.
-    """
-    if prefs is None:
-        return []
-    found: list[str] = []
-    if prefs.only:
-        found.append(f"only={list(prefs.only)}")
-    if prefs.exclude:
-        found.append(f"exclude={list(prefs.exclude)}")
-    if prefs.order and prefs.allow_fallbacks is False:
-        found.append(f"order={list(prefs.order)} without fallbacks")
-    if prefs.quantizations:
-        found.append(f"quantizations={list(prefs.quantizations)}")
-    if prefs.max_prompt_price is not None:
-        found.append(f"max_prompt_price={prefs.max_prompt_price}")
-    if prefs.max_completion_price is not None:
-        found.append(f"max_completion_price={prefs.max_completion_price}")
-    return found
+# routing: whether the providers' /endpoints can change the answer
 
 
 def needs_endpoint_check(
@@ -274,60 +251,6 @@ def needs_endpoint_check(
     if routing_restrictions(prefs):
         return True
     return structured and tools and preference is None
-
-
-def _names_of(endpoint: EndpointInfo) -> set[str]:
-    """Every spelling a routing entry may use for ``endpoint``: tag, base slug, display name."""
-    names: set[str] = set()
-    if endpoint.tag:
-        tag = endpoint.tag.lower()
-        names |= {tag, tag.split("/", 1)[0]}
-    if endpoint.provider_name:
-        display = endpoint.provider_name.lower()
-        names |= {display, display.replace(" ", "-"), display.replace(" ", "")}
-    return names
-
-
-def _matches(endpoint: EndpointInfo, entries: Iterable[str]) -> bool:
-    names = _names_of(endpoint)
-    return any(entry.strip().lower() in names for entry in entries)
-
-
-def _within(price_per_token: float | None, cap_per_million: float | None) -> bool:
-    if cap_per_million is None or price_per_token is None:
-        return True
-    # compare per million tokens; round away float noise such as 2.5000000000000004
-    return round(price_per_token * _PER_MILLION, 9) <= cap_per_million
-
-
-def allowed_endpoints(
-    endpoints: Iterable[EndpointInfo], prefs: ProviderPreferences | None
-) -> list[EndpointInfo]:
-    """The endpoints the routing lets OpenRouter use, in their original order.
-
-    Applies ``only``, ``exclude``, ``order`` when ``allow_fallbacks`` is False, ``quantizations``
-    (an endpoint without one counts as ``"unknown"``) and the price caps (USD per MILLION tokens,
-    compared with the endpoints' per-token prices). Entries match an endpoint's tag
-    (``deepinfra/turbo``), its base slug (``deepinfra``) or its display name (``DeepInfra``).
-    """
-    selected = list(endpoints)
-    if prefs is None:
-        return selected
-    if prefs.only:
-        selected = [e for e in selected if _matches(e, prefs.only)]
-    if prefs.exclude:
-        selected = [e for e in selected if not _matches(e, prefs.exclude)]
-    if prefs.order and prefs.allow_fallbacks is False:
-        selected = [e for e in selected if _matches(e, prefs.order)]
-    if prefs.quantizations:
-        wanted = {q.lower() for q in prefs.quantizations}
-        selected = [e for e in selected if (e.quantization or "unknown").lower() in wanted]
-    return [
-        e
-        for e in selected
-        if _within(e.prompt_price, prefs.max_prompt_price)
-        and _within(e.completion_price, prefs.max_completion_price)
-    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -360,15 +283,18 @@ def decide_strategy(
 
     Raises:
         StructuredOutputUnsupportedError: no strategy is possible.
+        NoAllowedProvidersError: the routing leaves none of the model's endpoints (and there is
+            no fallback model that could serve), listing its providers.
     """
     endpoints: list[EndpointInfo] | None = None
     note = ""
+    warnings: tuple[str, ...] = ()
     if needs_endpoint_check(info, provider, preference):
         if load_endpoints is None:
             note = " (no endpoint data available: model-level rule)"
         else:
             try:
-                endpoints = allowed_endpoints(load_endpoints(info.id), provider)
+                listed = list(load_endpoints(info.id))
             except Exception as exc:  # any failure: the model-level rule still gives an answer
                 logger.warning(
                     "Could not read the endpoints of %s (%s); choosing the structured-output "
@@ -377,9 +303,13 @@ def decide_strategy(
                     exc,
                 )
                 note = " (endpoints unavailable: model-level rule)"
+            else:
+                endpoints, note, warnings = _routed(info, listed, provider, fallbacks)
     decision = choose_strategy(info, preference=preference, endpoints=endpoints)
     if note:
         decision = _replace_reason(decision, decision.reason + note)
+    if warnings:
+        decision = replace(decision, routing_warnings=warnings)
     if thinking:
         decision = _without_forced_tools(decision, info, thinking)
     decision = _for_the_chain(decision, info, fallbacks)
@@ -387,6 +317,29 @@ def decide_strategy(
         "Structured output for %s: %s, because %s", info.id, decision.method, decision.reason
     )
     return decision
+
+
+def _routed(
+    info: ModelInfo,
+    listed: list[EndpointInfo],
+    provider: ProviderPreferences | None,
+    fallbacks: Sequence[ModelInfo],
+) -> tuple[list[EndpointInfo] | None, str, tuple[str, ...]]:
+    """The endpoints the routing allows (None: use the model-level rule), a note for the
+    reason, and the routing's warnings (``endpoint_routing.judge_routing``).
+
+    Raises:
+        NoAllowedProvidersError: the routing leaves no endpoint, and no fallback could serve.
+    """
+    if not listed:
+        return None, " (/endpoints lists no provider: model-level rule)", ()
+    fallback_ids = [f.id for f in fallbacks]
+    warnings = tuple(judge_routing(info.id, provider, {info.id: listed}, fallback_ids))
+    allowed = allowed_endpoints(listed, provider)
+    if not allowed:
+        note = " (the routing leaves none of its endpoints, the fallbacks serve: model-level rule)"
+        return None, note, warnings
+    return allowed, "", warnings
 
 
 #: what each method needs a model to list

@@ -165,7 +165,10 @@ def _refinements(
 ) -> Iterator[type[errors.OpenRouterError]]:
     """More specific classes the answer points at, best first (kept only when they agree with
     the table's class)."""
-    if lowered.startswith("no endpoints found") or error_type in _NO_ENDPOINT_CODES:
+    # "No allowed providers are available for the selected model. Providers serving ..." is
+    # the provider.only / ignore form of "No endpoints found"
+    no_endpoints = lowered.startswith(("no endpoints found", "no allowed providers"))
+    if no_endpoints or error_type in _NO_ENDPOINT_CODES:
         if "can handle the requested parameters" in lowered:
             yield errors.NoEndpointsForParametersError
         yield errors.NoEndpointsError

@@ -96,6 +96,21 @@ ROUTED_BODY: dict[str, Any] = {
 }
 
 
+@pytest.fixture
+def routable(emulator: OpenRouterEmulator, by_id: dict[str, dict[str, Any]]) -> None:
+    """Endpoints of SONNET that PREFS leaves one of. The client checks the routing against
+    /endpoints before sending (a routing that leaves none raises), and the generated ones serve
+    Claude unquantized, which ``quantizations=["fp8", "bf16"]`` would rule out."""
+    listed = by_id[SONNET]["supported_parameters"]
+    price = {"prompt": "0.000003", "completion": "0.000015"}
+    emulator.endpoints[SONNET] = [
+        {"provider_name": name, "tag": tag, "quantization": quantization, "pricing": price,
+         "supported_parameters": listed}
+        for name, tag, quantization in (("Anthropic", "anthropic", "bf16"),
+                                        ("Google", "google-vertex", "fp8"))
+    ]  # fmt: skip
+
+
 def _flat_typed(emulator: OpenRouterEmulator) -> ChatOpenRouter:
     return make(
         emulator,
@@ -129,6 +144,7 @@ def _with_profile_typed(emulator: OpenRouterEmulator) -> ChatOpenRouter:
 @pytest.mark.parametrize(
     "build", [_flat_typed, _flat_dict, _default_profile_dict, _with_profile_typed]
 )
+@pytest.mark.usefixtures("routable")
 def test_every_routing_field_reaches_the_wire_exactly(
     emulator: OpenRouterEmulator, build: Any
 ) -> None:
@@ -136,6 +152,7 @@ def test_every_routing_field_reaches_the_wire_exactly(
     assert last_body(emulator) == ROUTED_BODY
 
 
+@pytest.mark.usefixtures("routable")
 async def test_every_routing_field_reaches_the_wire_exactly_async_stream(
     emulator: OpenRouterEmulator,
 ) -> None:
@@ -177,7 +194,8 @@ def test_unset_routing_sends_no_routing_keys(emulator: OpenRouterEmulator) -> No
 # profiles: per call, default, with tools
 
 PROFILES: dict[str, Any] = {
-    "cheap": {"provider": {"sort": "price", "max_prompt_price": 1}},
+    # Claude Sonnet 4 costs 3 USD per million prompt tokens: a cap below would leave no endpoint
+    "cheap": {"provider": {"sort": "price", "max_prompt_price": 4}},
     "deep": {"reasoning_max_tokens": 4000, "models": ["openai/gpt-4o"]},
 }
 
@@ -191,7 +209,7 @@ def test_with_profile_changes_only_the_copy(emulator: OpenRouterEmulator) -> Non
     llm.invoke("d")
     bodies = [r.json for r in emulator.chat_requests()]
     assert "provider" not in bodies[0] and "reasoning" not in bodies[0]
-    assert bodies[1]["provider"] == {"sort": "price", "max_price": {"prompt": 1.0}}
+    assert bodies[1]["provider"] == {"sort": "price", "max_price": {"prompt": 4.0}}
     assert "reasoning" not in bodies[1] and "models" not in bodies[1]
     assert bodies[2]["reasoning"] == {"max_tokens": 4000}
     assert bodies[2]["models"] == ["openai/gpt-4o"] and "provider" not in bodies[2]
@@ -227,7 +245,7 @@ def test_bind_tools_on_a_profile_copy_keeps_the_routing(emulator: OpenRouterEmul
     msg = bound.invoke("weather in Oslo?")
     assert msg.tool_calls[0]["args"] == {"city": "Oslo"}
     body = last_body(emulator)
-    assert body["provider"] == {"sort": "price", "max_price": {"prompt": 1.0}}
+    assert body["provider"] == {"sort": "price", "max_price": {"prompt": 4.0}}
     assert [t["function"]["name"] for t in body["tools"]] == ["GetWeather"]
     assert body["tool_choice"] == {"type": "function", "function": {"name": "GetWeather"}}
 

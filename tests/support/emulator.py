@@ -53,7 +53,7 @@ from tests.support.emulator_limits import (
 )
 from tests.support.emulator_prompt_cache import PromptCache
 from tests.support.emulator_replies import Reply, Wire, completion_wire, error_document, json_wire
-from tests.support.emulator_routing import REQUIRED_PARAMETERS_MESSAGE, first_servable_model
+from tests.support.emulator_routing import route
 
 __all__ = [
     "EmulatorStats",
@@ -367,13 +367,13 @@ class OpenRouterEmulator:
         return self.prompt_cache.apply(request.headers.get("authorization", ""), ctx, wire)
 
     def _provider_answer(self, request: RecordedRequest, ctx: ChatContext) -> Wire:
-        """Routing (``require_parameters``), credit check, hidden limits, then the scripted or
-        default answer."""
+        """Routing (``only`` / ``ignore``, ``require_parameters``), credit check, hidden limits,
+        then the scripted or default answer."""
         if ctx.model is not None:
             fallbacks = [m for m in ctx.body.get("models") or [] if isinstance(m, str)]
-            served = first_servable_model(ctx.body, [ctx.model_id, *fallbacks], self._endpoints_of)
+            served, refusal = route(ctx.body, [ctx.model_id, *fallbacks], self._endpoints_of)
             if served is None:
-                return json_wire(404, error_document(404, REQUIRED_PARAMETERS_MESSAGE))
+                return json_wire(404, error_document(404, refusal))
             if served != ctx.model_id:  # a fallback model serves, as OpenRouter would route it
                 ctx = replace(ctx, model_id=served, model=self.models.find(served))
         refusal = self._credit_refusal(request, ctx)

@@ -47,6 +47,13 @@ _FIRST_PARTY = {
 }
 _HOSTS = ["DeepInfra", "Together", "Fireworks", "Novita", "Parasail", "Groq", "WandB", "Chutes"]
 _QUANTIZATIONS = ["fp8", "bf16", "fp16", "unknown"]
+# OpenRouter's routing slugs where they are not the lower-cased display name
+_SLUGS = {
+    "Google": "google-vertex",
+    "Google AI Studio": "google-ai-studio",
+    "Amazon Bedrock": "amazon-bedrock",
+    "Moonshot AI": "moonshotai",
+}
 
 
 def load_snapshot_catalog(path: Path = SNAPSHOT_PATH) -> list[dict[str, Any]]:
@@ -140,7 +147,8 @@ def default_endpoints(model: Mapping[str, Any]) -> list[dict[str, Any]]:
             if provider in _FIRST_PARTY.get(model_id.split("/")[0], [])
             else (_QUANTIZATIONS[seed % len(_QUANTIZATIONS)])
         )
-        tag = provider.lower().replace(" ", "-") + (f"/{quantization}" if quantization else "")
+        slug = _SLUGS.get(provider, provider.lower().replace(" ", "-"))
+        tag = slug + (f"/{quantization}" if quantization else "")
         endpoints.append(
             {
                 "name": f"{provider} | {model_id}",

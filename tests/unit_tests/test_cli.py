@@ -81,7 +81,10 @@ def test_explain_json_is_machine_readable() -> None:
     assert report["prices_per_million"] == {"prompt": 2.5, "completion": 10.0, "cache_read": None}
     assert report["strategy"]["method"] == "json_schema"
     assert report["routing"] == {"only": [], "exclude": ["azure"],
+                                 "provider": {"ignore": ["azure"]},
+                                 "restrictions": ["exclude=['azure']"],
                                  "structured_output_strategy": "auto"}  # fmt: skip
+    assert report["routing_warnings"] == []
     assert report["endpoints"] is None
     assert report["supported_parameters"] == sorted(RAW["openai/gpt-4o"]["supported_parameters"])
 
@@ -247,6 +250,52 @@ def test_explain_online_json_endpoints(online: Any) -> None:
     assert allowed == {"OpenAI": True, "Azure": False, "Novita": False}
     assert report["endpoints"][0]["prompt_per_million"] == 0.15
     assert report["strategy"]["source"] == "endpoints"
+
+
+def test_explain_online_names_a_misspelt_provider(online: Any) -> None:
+    code, out, _ = run("explain", "openai/gpt-4o-mini", "--base-url", online.url,
+                       "--provider-only", "OpenAl,azure")  # fmt: skip
+    assert code == 0
+    warning = next(line for line in out.splitlines() if line.startswith("Warning"))
+    assert "'OpenAl' (did you mean 'OpenAI'?) matches no provider" in warning
+    assert "Strategy    json_schema" in out  # Azure is still allowed
+
+
+def test_explain_online_says_when_the_routing_leaves_no_endpoint(online: Any) -> None:
+    code, out, _ = run("explain", "openai/gpt-4o-mini", "--base-url", online.url,
+                       "--provider", '{"only": ["OpenAl"]}')  # fmt: skip
+    assert code == 0
+    assert "Strategy    none: the routing leaves no endpoint" in out
+    why = " ".join(line.strip() for line in out.split("Why", 1)[1].split("\n\n")[0].splitlines())
+    assert "OpenAI (openai), Azure (azure), Novita (novita" in why
+    assert "did you mean 'OpenAI'?" in why
+    assert online.chat_requests() == []
+
+
+@pytest.mark.parametrize(
+    ("provider", "allowed"),
+    [
+        ('{"quantizations": ["fp8"]}', {"OpenAI": False, "Azure": False, "Novita": True}),
+        ('{"max_price": {"prompt": 0.1}}', {"OpenAI": False, "Azure": False, "Novita": False}),
+        ('{"order": ["azure"], "allow_fallbacks": false}',
+         {"OpenAI": False, "Azure": True, "Novita": False}),
+    ],
+)  # fmt: skip
+def test_explain_online_applies_every_endpoint_filter(
+    online: Any, provider: str, allowed: dict[str, bool]
+) -> None:
+    report = json.loads(run("explain", "openai/gpt-4o-mini", "--base-url", online.url,
+                            "--provider", provider, "--json")[1])  # fmt: skip
+    assert {e["provider"]: e["allowed"] for e in report["endpoints"]} == allowed
+    if not any(allowed.values()):
+        assert report["strategy"]["error"] == "NoAllowedProvidersError"
+
+
+def test_explain_provider_json_is_checked(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _out, _err = run("explain", "openai/gpt-4o", "--provider", '{"excludes": ["x"]}')
+    assert code == 2  # argparse prints the usage error itself
+    printed = capsys.readouterr().err
+    assert "argument --provider" in printed and "Did you mean exclude?" in printed
 
 
 def _closed_port() -> int:

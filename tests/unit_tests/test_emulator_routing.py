@@ -8,9 +8,11 @@ import pytest
 
 from langchain_openrouter_fenic.routing import manual_thinking
 from tests.support.emulator_routing import (
+    REQUIRED_PARAMETERS_MESSAGE,
     candidate_endpoints,
     first_servable_model,
     request_parameters,
+    route,
     unsupported_parameters,
 )
 
@@ -84,8 +86,30 @@ def test_only_and_ignore_pick_the_candidates() -> None:
     ]
     body = {"provider": {"require_parameters": True, "only": ["two-labs"]}, "tools": []}
     assert first_servable_model(body, ["a/both"], _endpoints_of) is None
-    unknown = {"provider": {"only": ["Nobody"]}}  # synthetic lists: an unknown name narrows nothing
-    assert len(candidate_endpoints(unknown, ENDPOINTS["a/both"])) == 2
+    unknown = {"provider": {"only": ["Nobody"]}}
+    assert candidate_endpoints(unknown, ENDPOINTS["a/both"]) == []
+
+
+def test_routing_that_leaves_no_provider_is_the_real_404() -> None:
+    served, message = route({"provider": {"only": ["Nobody"]}}, ["a/both"], _endpoints_of)
+    assert served is None
+    assert message == (
+        "No allowed providers are available for the selected model. Providers serving a/both: "
+        "one, two-labs/fp8, but your request's provider.only preference permits only: Nobody."
+    )
+    ignore_all = {"provider": {"ignore": ["one", "Two Labs"]}}
+    assert route(ignore_all, ["a/both"], _endpoints_of)[1].startswith(
+        "No allowed providers are available"
+    )
+    # a fallback the routing allows serves
+    assert route({"provider": {"only": ["three"]}}, ["a/both", "b/tools"], _endpoints_of) == (
+        "b/tools",
+        "",
+    )
+    # allowed somewhere but no endpoint handles the parameters: the parameters 404
+    strict = {"provider": {"require_parameters": True, "only": ["one"]}, "response_format": {
+        "type": "json_schema"}}  # fmt: skip
+    assert route(strict, ["a/both"], _endpoints_of) == (None, REQUIRED_PARAMETERS_MESSAGE)
 
 
 @pytest.mark.parametrize(

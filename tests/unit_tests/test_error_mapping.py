@@ -53,6 +53,17 @@ def test_no_endpoints_is_its_own_class_with_fenic_advice() -> None:
     assert "prefer_tools" in str(err) and msg in str(err)
 
 
+def test_no_allowed_providers_is_a_no_endpoints_error() -> None:
+    msg = (
+        "No allowed providers are available for the selected model. Providers serving "
+        "openai/gpt-4o-mini: openai, but your request's provider.only preference permits only: "
+        "azure."
+    )
+    err = from_http(404, {}, _body(404, msg))
+    assert type(err) is errors.NoEndpointsError
+    assert msg in str(err) and "relax provider only/exclude" in str(err)
+
+
 def test_moderation_reasons_are_kept() -> None:
     err = from_http(
         403,

@@ -320,6 +320,28 @@ def test_model_kwargs_settings_land_on_their_fields(emu: OpenRouterEmulator) -> 
 def test_request_metadata_goes_out_as_metadata(emu: OpenRouterEmulator) -> None:
     make(emu, request_metadata={"tenant": "acme"}).invoke("hi")
     assert last_body(emu)["metadata"] == {"tenant": "acme"}
+    make(emu).bind(request_metadata={"tenant": "b"}).invoke("hi")
+    assert last_body(emu)["metadata"] == {"tenant": "b"}
+    make(emu).invoke("hi", request_metadata={"tenant": "c"})
+    assert last_body(emu)["metadata"] == {"tenant": "c"}
+
+
+def test_langchain_metadata_is_tracing_only_and_never_sent(emu: OpenRouterEmulator) -> None:
+    """``metadata`` is LangChain's own field (LangSmith tags): it stays out of the request."""
+    llm = make(emu, metadata={"team": "search"}, request_metadata={"tenant": "acme"})
+    assert (llm.metadata or {})["team"] == "search"
+    llm.with_config(metadata={"run": "7"}).invoke("hi")
+    assert last_body(emu)["metadata"] == {"tenant": "acme"}
+
+
+def test_bind_metadata_is_refused_with_the_name_to_use(emu: OpenRouterEmulator) -> None:
+    # invoke() passes LangChain's metadata on under that name: a bound one could never work
+    with pytest.raises(ValueError) as caught:
+        make(emu).bind(metadata={"tenant": "acme"})
+    message = str(caught.value)
+    assert "bind argument metadata" in message and "request_metadata={...}" in message
+    assert ".with_config(metadata=" in message
+    assert emu.requests == []
 
 
 def test_the_reasoning_wire_spelling_is_read_as_the_typed_settings(
@@ -368,9 +390,9 @@ def profiled(emu: OpenRouterEmulator) -> ChatOpenRouter:
             id="none-removes-prices-merge",
         ),
         pytest.param(
-            {"provider": {"max_completion_price": 9}},
+            {"provider": {"max_completion_price": 18}},  # Sonnet 4: 15 USD per million
             {"sort": "price", "only": ["anthropic", "amazon-bedrock"],
-             "max_price": {"prompt": 5.0, "completion": 9.0}},
+             "max_price": {"prompt": 5.0, "completion": 18.0}},
             id="shorthand-is-max_price",
         ),
         pytest.param({"provider": None}, None, id="none-removes-provider"),

@@ -19,6 +19,7 @@ from langchain_openrouter_fenic import (
     ChatOpenRouter,
     EndpointInfo,
     ModelInfo,
+    NoAllowedProvidersError,
     ProviderPreferences,
     StructuredOutputUnsupportedError,
 )
@@ -227,6 +228,69 @@ def test_routing_that_matches_no_endpoint_falls_back_to_the_model_rule() -> None
 )  # fmt: skip
 def test_allowed_endpoints(prefs: ProviderPreferences | None, kept: list[str]) -> None:
     assert [e.provider_name for e in allowed_endpoints(FIVE, prefs)] == kept
+
+
+def test_quantization_families_match_as_openrouter_matches_them() -> None:
+    served = [endpoint(f"P{q}", BOTH_PARAMS, quantization=q)
+              for q in ("fp8", "mxfp8", "fp4", "mxfp4", "nvfp4", "fp16")]  # fmt: skip
+
+    def kept(*wanted: str) -> list[str | None]:
+        prefs = ProviderPreferences(quantizations=list(wanted))  # type: ignore[arg-type]
+        return [e.quantization for e in allowed_endpoints(served, prefs)]
+
+    assert kept("fp8") == ["fp8", "mxfp8"]
+    assert kept("fp4") == ["fp4", "mxfp4", "nvfp4"]
+    assert kept("mxfp8") == ["mxfp8"]  # a specific format stays specific
+    assert kept("nvfp4", "fp16") == ["nvfp4", "fp16"]
+
+
+@pytest.mark.parametrize(
+    ("caps", "kept"),
+    [
+        ({"request": 0.01}, ["cheap", "unpriced"]),
+        ({"image": 0.002}, ["cheap", "unpriced"]),
+        ({"audio": 0.00005}, ["cheap", "unpriced"]),
+        ({"request": 0.05, "image": 0.01, "audio": 0.001}, ["cheap", "dear", "unpriced"]),
+    ],
+)
+def test_every_max_price_unit_filters(caps: dict[str, float], kept: list[str]) -> None:
+    """request / image / audio caps are per unit, compared with the endpoints' own prices."""
+    priced = [
+        endpoint("cheap", BOTH_PARAMS, pricing={"request": "0.001", "image": "0.001",
+                                                "audio": "0.00001"}),
+        endpoint("dear", BOTH_PARAMS, pricing={"request": "0.02", "image": "0.005",
+                                               "audio": "0.0001"}),
+        endpoint("unpriced", BOTH_PARAMS),
+    ]  # fmt: skip
+    prefs = ProviderPreferences(max_price=caps)  # type: ignore[arg-type]
+    assert [e.provider_name for e in allowed_endpoints(priced, prefs)] == kept
+    assert routing_restrictions(prefs)  # so the endpoint-aware strategy consults /endpoints
+
+
+def test_decide_strategy_refuses_a_routing_that_leaves_no_endpoint() -> None:
+    prefs = ProviderPreferences(only=["nobody"])
+    with pytest.raises(NoAllowedProvidersError) as caught:
+        decide_strategy(
+            info_of(GPT_4O_MINI), provider=prefs, preference=None, load_endpoints=lambda _m: FIVE
+        )
+    message = str(caught.value)
+    assert "only=['nobody']" in message and "OpenAI (openai)" in message
+    assert "Google Vertex (google-vertex/us-east5)" in message
+
+
+def test_decide_strategy_with_fallbacks_leaves_the_choice_to_the_model_rule() -> None:
+    """The main model has no endpoint the routing allows: OpenRouter serves a fallback."""
+    fallback = info_of({"id": "x/fallback", "supported_parameters": BOTH_PARAMS})
+    decision = decide_strategy(
+        info_of(GPT_4O_MINI),
+        provider=ProviderPreferences(only=["nobody"]),
+        preference=None,
+        load_endpoints=lambda _m: FIVE,
+        fallbacks=[fallback],
+    )
+    assert (decision.method, decision.source) == ("json_schema", "model")
+    assert "the fallbacks serve" in decision.reason
+    assert any("go straight to the fallback" in w for w in decision.routing_warnings)
 
 
 def test_price_cap_keeps_endpoints_without_a_price() -> None:
