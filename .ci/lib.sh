@@ -3,6 +3,7 @@
 #   ci_require_python 3.12 -> that path; under CI=true a missing one is an error, else a skip (exit 3)
 #   ci_venv NAME PYTHON [uv pip install args...] -> a fresh .ci-venvs/NAME with the package installed
 #   ci_locked CMD...       -> CMD under the checkout's install lock (steps run side by side)
+#   ci_mypy NAME          -> mypy (strict, the package) with .ci-venvs/NAME's mypy
 #   ci_suite NAME [pytest args...] -> the offline test suite in .ci-venvs/NAME
 #   ci_replay NAME -> ../shared/tools/replay_real.py through .ci-venvs/NAME
 set -euo pipefail
@@ -65,10 +66,17 @@ print(f"  Python {sys.version.split()[0]}: " + ", ".join(f"{n} {md.version(n)}" 
 PY
 }
 
+# mypy's cache is not safe to share between runs side by side (nor between mypy versions): each
+# venv's mypy, and the suite's own mypy test (tests/unit_tests/test_typing.py), use its own
+ci_mypy() {
+  (cd "$CI_ROOT" && MYPY_CACHE_DIR="$CI_VENVS/$1/.mypy_cache" "$CI_VENVS/$1/bin/mypy")
+}
+
 ci_suite() {
   local name=$1
   shift
-  (cd "$CI_ROOT" && "$CI_VENVS/$name/bin/python" -m pytest -q -p no:randomly "$@")
+  (cd "$CI_ROOT" && MYPY_CACHE_DIR="$CI_VENVS/$name/.mypy_cache" \
+    "$CI_VENVS/$name/bin/python" -m pytest -q -p no:randomly "$@")
 }
 
 ci_replay() {

@@ -2,5 +2,5 @@
 source "$(dirname "$0")/../lib.sh"
 python=$(ci_require_python 3.13)
 ci_venv newest "$python" --resolution highest --upgrade
-(cd "$CI_ROOT" && "$CI_VENVS/newest/bin/mypy")
+ci_mypy newest
 ci_suite newest
