@@ -86,7 +86,13 @@ def run(count: int = 200, *, budget: float = 0.05, stream: Any = None) -> dict[s
         first = shipments[0]
         lines.append(f"first: {first.city}, {first.weight_kg} kg")
     print("\n".join(lines))
-    return {"shipments": shipments, "failures": failures, "usage": usage, "progress": progress}
+    return {
+        "results": results,
+        "shipments": shipments,
+        "failures": failures,
+        "usage": usage,
+        "progress": progress,
+    }
 
 
 def _offline(stack: ExitStack) -> dict[str, Any]:

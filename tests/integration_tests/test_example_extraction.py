@@ -28,7 +28,11 @@ def test_the_200_request_extraction_batch(capsys: pytest.CaptureFixture[str]) ->
         out["shipments"], out["failures"], out["usage"], out["progress"]
     )  # fmt: skip
     assert len(shipments) == 199 and len(failures) == 1  # the provider 400 is not retried
-    assert shipments[0].city == "Lyon" and shipments[0].weight_kg == 1.5
+    # which order meets the provider 400 depends on arrival order (16 at a time); every answer
+    # must still belong to its own order
+    for i, result in enumerate(out["results"]):
+        if not isinstance(result, Exception):
+            assert (result.city, result.weight_kg) == (example.CITIES[i % 10], 1 + i % 7 + 0.5)
     assert (progress.done, progress.failed) == (199, 1)
     assert usage.requests == 199 == progress.totals().requests
     assert usage.cost == pytest.approx(progress.totals().cost) and usage.cost > 0
