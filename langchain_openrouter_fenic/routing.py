@@ -393,9 +393,11 @@ class RoutingFields(BaseModel):
     """Reasoning effort, sent as ``reasoning.effort``. See
     https://openrouter.ai/docs/guides/best-practices/reasoning-tokens."""
     reasoning_max_tokens: int | None = Field(default=None, gt=0)
-    """Reasoning token budget, sent as ``reasoning.max_tokens`` (exclusive with the effort)."""
+    """Reasoning token budget, sent as ``reasoning.max_tokens`` (exclusive with the effort).
+    https://openrouter.ai/docs/guides/best-practices/reasoning-tokens"""
     provider: ProviderPreferences | None = None
-    """Provider routing: a ``ProviderPreferences`` or a dict with the same keys."""
+    """Provider routing: a ``ProviderPreferences`` or a dict with the same keys.
+    https://openrouter.ai/docs/guides/routing/provider-selection"""
 
     @field_validator("models", mode="after")
     @classmethod

@@ -77,8 +77,11 @@ def normalize_schema(schema: Any) -> OutputSchema:
     return output
 
 
-def check_refs(json_schema: Mapping[str, Any]) -> None:
-    """Every ``$ref`` of ``json_schema`` must point inside it (``#/$defs/...``).
+def check_refs(
+    json_schema: Mapping[str, Any], what: str = "with_structured_output: the schema's"
+) -> None:
+    """Every ``$ref`` of ``json_schema`` must point inside it (``#/$defs/...``); ``what`` names
+    the schema in the message (a tool's parameters are checked the same way).
 
     Raises:
         ValueError: naming the reference, where it is, and the fix.
@@ -90,7 +93,7 @@ def check_refs(json_schema: Mapping[str, Any]) -> None:
             _resolve_ref(ref, json_schema)
         except ValueError as exc:
             raise ValueError(
-                f"with_structured_output: the schema's $ref {ref!r} at {where} cannot be used: "
+                f"{what} $ref {ref!r} at {where} cannot be used: "
                 f"{exc} Put the definition under the schema's '$defs' (Pydantic does this) and "
                 "refer to it as '#/$defs/<Name>', or inline it."
             ) from None

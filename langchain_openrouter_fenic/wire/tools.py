@@ -142,6 +142,9 @@ def _check_function(function: Mapping[str, Any], at: str) -> str:
     required = parameters.get("required", [])
     if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
         raise ValueError(f"{where}.required={required!r}: a list of property names is expected.")
+    from ..structured_output.schema import check_refs  # pure; the same rule as schemas
+
+    check_refs(parameters, f"{where}:")
     return name
 
 

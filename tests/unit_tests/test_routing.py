@@ -338,3 +338,51 @@ def test_max_tokens_and_max_completion_tokens_stand_for_each_other() -> None:
 def test_a_model_listing_nothing_is_not_filtered() -> None:
     params = {"temperature": 0.2, "logit_bias": {"1": 2}}
     assert filter_supported_params(params, ModelInfo(id="x/y")) == (params, {})
+
+
+# --------------------------------------------------------------------------------------------
+# every typed routing and request field documents itself, with its OpenRouter docs link
+
+
+def _attribute_docstrings(cls: type) -> dict[str, str]:
+    """``name: type = ...`` followed by a string literal, in the class body's source."""
+    import ast
+    import inspect
+    import itertools
+    import textwrap
+
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    found = {}
+    for node, after in itertools.pairwise(body):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
+            found[node.target.id] = after.value.value
+    return found
+
+
+def test_every_routing_and_request_field_has_a_docstring_with_its_docs_link() -> None:
+    from langchain_openrouter_fenic.routing import RoutingFields
+    from langchain_openrouter_fenic.settings import SettingFields
+
+    linked = {
+        ProviderPreferences: list(ProviderPreferences.model_fields),
+        RoutingFields: list(RoutingFields.model_fields),
+        SettingFields: ["user", "session_id", "trace", "request_metadata", "verbosity"],
+    }
+    for cls, names in linked.items():
+        docs = _attribute_docstrings(cls)
+        for name in names:
+            assert name in docs, f"{cls.__name__}.{name} has no attribute docstring"
+            assert "https://openrouter.ai/docs/" in docs[name], f"{cls.__name__}.{name}: no link"
+    from langchain_openrouter_fenic.routing import PerformanceCutoffs, ProviderSortSpec
+    from langchain_openrouter_fenic.settings import Trace
+
+    for cls in (MaxPrice, PerformanceCutoffs, ProviderSortSpec, Trace):  # the class links
+        assert "https://openrouter.ai/docs/" in (cls.__doc__ or ""), cls.__name__
+        assert set(_attribute_docstrings(cls)) == set(cls.model_fields), cls.__name__
