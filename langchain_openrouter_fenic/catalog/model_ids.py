@@ -36,6 +36,7 @@ __all__ = [
     "ModelRef",
     "aliases_of",
     "parse_model_id",
+    "variant_suffixes",
     "warn_deprecated_variants",
 ]
 
@@ -88,10 +89,16 @@ def _suffixes(model_id: str) -> list[str]:
     return slug.split(":")[1:]
 
 
+def variant_suffixes(model_id: str) -> list[str]:
+    """The variant suffixes of any id form (``a/b:free:online@preset/x`` -> ``free``,
+    ``online``); none for a preset alone."""
+    model = parse_model_id(model_id).model
+    return _suffixes(model) if model else []
+
+
 def warn_deprecated_variants(model_id: str) -> None:
     """A ``FutureWarning`` for each deprecated variant in ``model_id`` (Python shows each once)."""
-    model = parse_model_id(model_id).model or ""
-    for suffix in _suffixes(model):
+    for suffix in variant_suffixes(model_id):
         instead = DEPRECATED_VARIANTS.get(suffix)
         if instead:
             warnings.warn(

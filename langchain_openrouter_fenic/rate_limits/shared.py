@@ -46,7 +46,10 @@ def limiter_scope(model_id: str) -> str:
     daily cap), apart from the key's paid traffic; a separate limiter keeps that small budget
     from slowing the key's paid models.
     """
-    return _FREE_SCOPE if model_id.strip().endswith(":free") else _DEFAULT_SCOPE
+    from ..catalog.model_ids import variant_suffixes
+
+    # any id form: stacked (``x:free:online``) or with a preset (``x:free@preset/p``)
+    return _FREE_SCOPE if "free" in variant_suffixes(model_id) else _DEFAULT_SCOPE
 
 
 def shared_rate_limiter(

@@ -26,6 +26,10 @@ BASE_URL = "https://openrouter.ai/api/v1"
         ("openrouter/auto", "default"),
         ("someone/free-model", "default"),  # "free" in the name is not the :free variant
         ("openrouter/free:beta", "default"),
+        ("meta-llama/llama-3.3-70b-instruct:free:online", "free"),  # stacked variants
+        ("google/gemma-3-27b-it:free:nitro", "free"),
+        ("google/gemma-3-27b-it:free@preset/my-preset", "free"),
+        ("@preset/free", "default"),  # a preset alone: its model is unknown here
     ],
 )
 def test_limiter_scope_is_free_only_for_free_variants(model_id: str, scope: str) -> None:
