@@ -322,7 +322,7 @@ class ToolsUnsupportedError(OpenRouterError, ValueError):
 
 
 #: THE code -> class table: HTTP statuses, ``error.code`` inside 200 bodies and mid-stream error
-#: codes all go through it (``wire.error_mapping.error_class_for``); other statuses fall back by
+#: codes all go through it (``wire.error_table.error_class_for``); other statuses fall back by
 #: range (5xx: ServerError, 4xx: BadRequestError). A more specific class is only ever a subclass
 #: of the one this table gives.
 STATUS_CLASSES: dict[int, type[OpenRouterError]] = {

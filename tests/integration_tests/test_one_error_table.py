@@ -14,7 +14,7 @@ import pytest
 from langchain_core.rate_limiters import InMemoryRateLimiter
 
 from langchain_openrouter_fenic import ChatOpenRouter, errors
-from langchain_openrouter_fenic.wire.error_mapping import NAMED_CODE_STATUSES
+from langchain_openrouter_fenic.wire.error_table import NAMED_CODE_STATUSES
 from langchain_openrouter_fenic.wire.response import StreamAssembler, result_from_completion
 from tests.support.emulator import OpenRouterEmulator, Reply
 from tests.support.emulator_replies import DOCUMENTED_ERROR_STATUSES
