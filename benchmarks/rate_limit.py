@@ -51,6 +51,7 @@ from langchain_core.rate_limiters import InMemoryRateLimiter
 
 from langchain_openrouter_fenic import ChatOpenRouter
 from tests.support.emulator import OpenRouterEmulator
+from tests.support.emulator_limits import WindowBudget
 
 RATE = 20.0  # R, requests per second, of every hidden limit
 WINDOW = 5.0  # scenario (b): seconds per window
@@ -85,6 +86,7 @@ class Outcome:
     rate_limited: int
     seconds: float
     timed_out: bool
+    per_window: tuple[int, ...] = ()  # fixed windows: the 429s of each window, in order
 
     @property
     def goodput(self) -> float:
@@ -173,11 +175,12 @@ async def _run(
         await _wait_for_window_start(scenario.window)
     emu.clear_limits()
     emu.reset()
-    scenario.install(emu)
+    refusals: list[float] = []
+    _note_refusals(scenario.install(emu), refusals)
     batch = model.abatch(
         [PROMPT] * requests, config={"max_concurrency": CONCURRENCY}, return_exceptions=True
     )
-    start = time.perf_counter()
+    start, start_wall = time.perf_counter(), time.time()
     timed_out = False
     try:
         results: list[Any] = await asyncio.wait_for(batch, timeout=run_timeout)
@@ -187,6 +190,12 @@ async def _run(
     emu.clear_limits()
     stats = emu.stats()
     successes = sum(1 for r in results if not isinstance(r, BaseException))
+    per_window: tuple[int, ...] = ()
+    if scenario.window is not None:
+        first = math.floor(start_wall / scenario.window)
+        counts = [math.floor(t / scenario.window) - first for t in refusals]
+        windows = math.ceil((time.time() - start_wall) / scenario.window)
+        per_window = tuple(counts.count(i) for i in range(windows))
     return Outcome(
         scenario=scenario.label,
         client=client.label,
@@ -196,7 +205,23 @@ async def _run(
         rate_limited=stats.rate_limited,
         seconds=seconds,
         timed_out=timed_out,
+        per_window=per_window,
     )
+
+
+def _note_refusals(limit: object, refusals: list[float]) -> None:
+    """Note when a fixed-window budget answers 429 (the 429s of each window, for the table)."""
+    if not isinstance(limit, WindowBudget):
+        return
+    real = limit.admit
+
+    def admit(model_id: str) -> Any:
+        reply = real(model_id)
+        if reply is not None:
+            refusals.append(time.time())
+        return reply
+
+    limit.admit = admit  # type: ignore[method-assign]
 
 
 async def _warm_up(emu: OpenRouterEmulator) -> None:
@@ -208,14 +233,16 @@ async def _warm_up(emu: OpenRouterEmulator) -> None:
 
 def _table(outcomes: list[Outcome]) -> str:
     lines = [
-        "| scenario | client | goodput | 429 share of attempts | failed | attempts | seconds |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| scenario | client | goodput | 429 share of attempts | failed | attempts | seconds "
+        "| 429s per window |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for o in outcomes:
         cut = " (cut off)" if o.timed_out else ""
         lines.append(
             f"| {o.scenario} | {o.client} | {o.goodput:.2f} | {o.share_429:.1%} | "
-            f"{o.failed}{cut} | {o.attempts} | {o.seconds:.1f} |"
+            f"{o.failed}{cut} | {o.attempts} | {o.seconds:.1f} | "
+            f"{' '.join(map(str, o.per_window)) or '-'} |"
         )
     return "\n".join(lines)
 

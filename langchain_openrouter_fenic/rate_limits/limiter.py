@@ -11,7 +11,8 @@ the feedback of each request, and the log lines.
   burst of 429s, cooldown deadlines, window budgets spent as fast as the callers ask.
 - **Sleeping is local.** A caller takes its slot in one decision and sleeps in its process
   (never holding a lock or a connection); a 429 that delays slots already granted wakes the
-  waiters of this process, who check again.
+  waiters of this process, who ask again. A slot of a shared state that was waited for is
+  confirmed when it comes (one more round trip): another process may have voided it meanwhile.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from langchain_core.rate_limiters import BaseRateLimiter
 
 from .._process_local import ForkSafeLock, ProcessLocal
 from . import policy, waits
-from .local_state import LocalState, StateStore, View
+from .local_state import SHARED, LocalState, StateStore, View
 from .policy import NEVER, Grant, Refusal, Signal, Ticket, Tuning
 from .signals import RateLimitSignal
 
@@ -490,24 +491,26 @@ class AdaptiveRateLimiter(BaseRateLimiter):
             return self._granted_now(decision, view)
         waiter = _ThreadWaiter() if core.sleep is time.sleep else None
         held: _Held | None = None
-        admitted = False
+        confirm = admitted = False
         try:
             while True:
                 if waiter is not None:
                     waiter.arm()  # armed before looking, so a wake-up in between is not lost
-                decision, view = core.state.acquire(self._bound, _key(held))
-                held = None  # given back by that call
+                decision, view = core.state.acquire(self._bound, _key(held), confirm=confirm)
+                held = None  # given back (or confirmed) by that call
                 held = core.held(decision, view, self._max_wait)
                 core.register(waiter)
-                while held.version == core.version:
-                    delay = held.due - core.clock()
-                    if delay <= 0:
-                        admitted = True
-                        core.admitted(held)
-                        return True
-                    (waiter.wait if waiter is not None else core.sleep)(delay)
+                waited = False
+                while (step := _next_step(core, held, waited)) > 0:
+                    (waiter.wait if waiter is not None else core.sleep)(step)
+                    waited = True
                     if waiter is not None:
                         waiter.arm()
+                if step == _DUE:
+                    admitted = True
+                    core.admitted(held)
+                    return True
+                confirm = step == _CONFIRM
         finally:
             core.leave(waiter, None if admitted else held)
 
@@ -521,26 +524,28 @@ class AdaptiveRateLimiter(BaseRateLimiter):
             return self._granted_now(decision, view)
         waiter = _TaskWaiter() if core.async_sleep is asyncio.sleep else None
         held: _Held | None = None
-        admitted = False
+        confirm = admitted = False
         try:
             while True:
                 if waiter is not None:
                     waiter.arm()
-                decision, view = await core.state.aacquire(self._bound, _key(held))
+                decision, view = await core.state.aacquire(self._bound, _key(held), confirm=confirm)
                 held = None
                 held = core.held(decision, view, self._max_wait)
                 core.register(waiter)
-                while held.version == core.version:
-                    delay = held.due - core.clock()
-                    if delay <= 0:
-                        admitted = True
-                        core.admitted(held)
-                        return True
+                waited = False
+                while (step := _next_step(core, held, waited)) > 0:
                     if waiter is not None:
-                        await waiter.wait(delay)
+                        await waiter.wait(step)
                         waiter.arm()
                     else:
-                        await core.async_sleep(delay)
+                        await core.async_sleep(step)
+                    waited = True
+                if step == _DUE:
+                    admitted = True
+                    core.admitted(held)
+                    return True
+                confirm = step == _CONFIRM
         finally:
             core.leave(waiter, None if admitted else held)
 
@@ -591,6 +596,21 @@ def bounded_by(rate_limiter: BaseRateLimiter, max_wait: float) -> BaseRateLimite
     if isinstance(rate_limiter, AdaptiveRateLimiter):
         return rate_limiter.with_max_wait(max_wait)
     return rate_limiter
+
+
+# what a waiting caller does next (``_next_step``; a positive number: sleep that long)
+_DUE, _CONFIRM, _ASK_AGAIN = 0.0, -1.0, -2.0
+
+
+def _next_step(core: _Core, held: _Held, waited: bool) -> float:
+    if held.version != core.version:
+        return _ASK_AGAIN  # a new plan in this process voided the grant
+    delay = held.due - core.clock()
+    if delay > 0:
+        return delay
+    if waited and held.origin == SHARED:
+        return _CONFIRM  # another process may have voided it while we slept
+    return _DUE
 
 
 def _key(held: _Held | None) -> tuple[int, Ticket] | None:

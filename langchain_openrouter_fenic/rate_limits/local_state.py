@@ -17,6 +17,8 @@ from . import policy
 from .policy import Grant, Refusal, Signal, Ticket, Tuning
 
 __all__ = [
+    "LOCAL",
+    "SHARED",
     "LocalState",
     "StateStore",
     "TicketKey",
@@ -28,6 +30,10 @@ __all__ = [
 
 # a grant as its holder keeps it: (which state issued it, the ticket)
 TicketKey = tuple[int, Ticket]
+
+# which state answered (``View.origin``): this process's, or one other processes change too
+# (Redis), whose grants are confirmed when their slot comes after a wait (``policy.confirm``)
+LOCAL, SHARED = 0, 1
 
 
 def own_ticket(key: TicketKey | None, origin: int) -> Ticket | None:
@@ -56,14 +62,18 @@ class View:
 
 
 class StateStore(Protocol):
-    """Where a limiter's state lives: ``LocalState`` or ``RedisState``."""
+    """Where a limiter's state lives: ``LocalState`` or ``RedisState``.
+
+    ``acquire(max_wait, held)``: a grant; ``held`` (a grant of this state, or None) is given
+    back first, or with ``confirm=True`` checked: kept if still good, else given back.
+    """
 
     def acquire(
-        self, max_wait: float, release: TicketKey | None
+        self, max_wait: float, held: TicketKey | None, *, confirm: bool = False
     ) -> tuple[Grant | Refusal, View]: ...
 
     async def aacquire(
-        self, max_wait: float, release: TicketKey | None
+        self, max_wait: float, held: TicketKey | None, *, confirm: bool = False
     ) -> tuple[Grant | Refusal, View]: ...
 
     def release(self, key: TicketKey) -> None: ...
@@ -105,7 +115,7 @@ def seconds_to_utc_midnight(wall_now: float) -> float:
 class LocalState:
     """The policy over an in-process state; every method is one locked decision."""
 
-    ORIGIN = 0
+    ORIGIN = LOCAL
 
     def __init__(
         self, tuning: Tuning, clock: Callable[[], float], wall_clock: Callable[[], float]
@@ -118,19 +128,24 @@ class LocalState:
             tuning, now, day_end=now + seconds_to_utc_midnight(wall_clock())
         )
 
-    def acquire(self, max_wait: float, release: TicketKey | None) -> tuple[Grant | Refusal, View]:
+    def acquire(
+        self, max_wait: float, held: TicketKey | None, *, confirm: bool = False
+    ) -> tuple[Grant | Refusal, View]:
         with self._lock:
             now = self._clock()
-            given_back = own_ticket(release, self.ORIGIN)
-            if given_back is not None:
-                policy.release(self._state, self.tuning, now, given_back)
-            decision = policy.acquire(self._state, self.tuning, now, max_wait)
+            ticket = own_ticket(held, self.ORIGIN)
+            if ticket is not None and confirm:
+                decision = policy.confirm(self._state, self.tuning, now, ticket, max_wait)
+            else:
+                if ticket is not None:
+                    policy.release(self._state, self.tuning, now, ticket)
+                decision = policy.acquire(self._state, self.tuning, now, max_wait)
             return decision, view_of(self._state, now, self.ORIGIN)
 
     async def aacquire(
-        self, max_wait: float, release: TicketKey | None
+        self, max_wait: float, held: TicketKey | None, *, confirm: bool = False
     ) -> tuple[Grant | Refusal, View]:
-        return self.acquire(max_wait, release)
+        return self.acquire(max_wait, held, confirm=confirm)
 
     def release(self, key: TicketKey) -> None:
         ticket = own_ticket(key, self.ORIGIN)

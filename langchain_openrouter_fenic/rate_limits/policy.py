@@ -27,9 +27,11 @@ The decisions:
 - **Window budgets.** ``X-RateLimit-Limit`` + ``Reset`` with nothing remaining: at most Limit
   grants in the window that starts at the reset, granted as fast as the callers ask (the budget
   is spent, not spread), then nothing until the window ends. A window's length is measured from
-  successive resets, or estimated from our first success in it (never too long). A measured
-  window that was spent rolls on to the next one (with the grants already made for it); one that
-  was not spent ends, and with it the budget.
+  the resets 429s reported (a whole number of windows apart: the count is the gap over the best
+  estimate, rounded), or, with one reset known, estimated from our first success in the window
+  that closes (a lower bound), or guessed (a minute). A spent window rolls on to the next one
+  (with the grants already made for it), unless its length was only guessed; a window that was
+  not spent ends, and with it the budget.
 - **Daily quotas.** A reset further away than an hour is a daily quota; one further than
   ``max_pause`` is a quota of one model and pauses nothing (``QUOTA``).
 - **Configured budgets.** The ``:free`` models start from OpenRouter's published limits: a
@@ -51,6 +53,7 @@ __all__ = [
     "Ticket",
     "Tuning",
     "acquire",
+    "confirm",
     "initial_state",
     "on_rate_limited",
     "on_success",
@@ -71,7 +74,12 @@ SHORTEST_WINDOW = 1.0  # resets closer than this are the same window (or clock n
 DEFAULT_WINDOW = 60.0  # a window's length when nothing better is known
 DAILY_ABOVE = 3600.0  # a reset further away than this is a daily quota, not a window
 SAME_INSTANT = 1e-3  # two reports of one reset differ by less than this
-LENGTH_AGREES = 0.02  # two estimates of a window this close measure it
+# two reports of one window's reset, rebuilt on this clock from "seconds from now" by different
+# processes, late feedback or skewed hosts, differ by less than this (half the shortest window)
+SAME_RESET = SHORTEST_WINDOW / 2
+WINDOWS_APART = 20.0  # resets further apart (in windows) than this are not counted in windows
+# how well a window's length is known (``State.b_meas``)
+GUESSED, ESTIMATED, MEASURED = 0.0, 0.5, 1.0
 
 # what a 429 did, for the caller's log (``on_rate_limited``'s return value)
 UNCHANGED, CHANGED, QUOTA = 0.0, 1.0, 2.0
@@ -119,9 +127,12 @@ class State:
     b_end: float
     b_used: float  # grants counted in this window and, for a measured one, the next
     b_len: float  # the window's length (0: unknown)
-    b_meas: float  # 1: measured (rolls on when spent); 0: estimated (ends with its window)
+    b_meas: float  # MEASURED (or configured), ESTIMATED (a lower bound): roll on when spent;
+    # GUESSED: ends with its window
     b_reset: float  # the last window boundary known (a reset, or a roll)
-    p_start: float  # our first success since b_reset (estimates a window's length)
+    b_real: float  # the last reset a 429 reported (rolls only predict boundaries)
+    p_start: float  # when the first request that succeeded since b_reset was sent (estimates
+    # a window's length)
     d_lim: float  # daily cap (0: none)
     d_used: float
     d_end: float  # the instant the day ends
@@ -191,8 +202,9 @@ def initial_state(tuning: Tuning, now: float, day_end: float) -> State:
         b_end=now + tuning.window_length if configured else NEVER,
         b_used=0.0,
         b_len=tuning.window_length if configured else 0.0,
-        b_meas=1.0 if configured else 0.0,
+        b_meas=MEASURED if configured else GUESSED,
         b_reset=now if configured else NEVER,
+        b_real=NEVER,
         p_start=NEVER,
         d_lim=tuning.day_limit,
         d_used=0.0,
@@ -212,7 +224,7 @@ def refresh(s: State, t: Tuning, now: float) -> None:
         s.d_end = s.d_end + DAY * (math.floor((now - s.d_end) / DAY) + 1)
     if s.b_lim > 0 and now >= s.b_end:
         spent = s.b_used >= s.b_lim
-        if s.b_meas > 0 and spent and now < s.b_end + s.b_len:
+        if s.b_meas > GUESSED and spent and now < s.b_end + s.b_len:
             # the next window holds the same budget; the grants made for it carry over
             s.b_used = s.b_used - s.b_lim
             s.b_reset = s.b_end - t.margin
@@ -263,7 +275,7 @@ def acquire(s: State, t: Tuning, now: float, max_wait: float) -> Grant | Refusal
                 counted = 1.0
             else:
                 slot, cause = s.b_end, "budget"
-        if counted == 0 and s.b_meas > 0 and s.b_end <= slot < s.b_end + s.b_len:
+        if counted == 0 and s.b_meas > GUESSED and s.b_end <= slot < s.b_end + s.b_len:
             if s.b_used < 2 * s.b_lim:
                 counted = 1.0  # a grant for the next window of a measured budget
             else:
@@ -285,6 +297,16 @@ def acquire(s: State, t: Tuning, now: float, max_wait: float) -> Grant | Refusal
         s.queued = now
     b_id = s.b_id if counted > 0 else NEVER
     return Grant(Ticket(slot, s.epoch, s.plan, s.rate, b_id, in_day), wait)
+
+
+def confirm(s: State, t: Tuning, now: float, ticket: Ticket, max_wait: float) -> Grant | Refusal:
+    """A grant whose slot has come, checked before use: still good if no plan change voided it
+    since (another process may have made one), else given back for the next slot."""
+    refresh(s, t, now)
+    if ticket.plan == s.plan:
+        return Grant(ticket, max(0.0, ticket.slot - now))
+    release(s, t, now, ticket)
+    return acquire(s, t, now, max_wait)
 
 
 def release(s: State, t: Tuning, now: float, ticket: Ticket) -> None:
@@ -320,8 +342,10 @@ def on_success(s: State, t: Tuning, now: float, ticket: Ticket | None) -> None:
         s.s_prev = 0.0
         s.s_cur = 1.0
         s.s_start = bucket
-    if s.p_start == NEVER and now >= s.b_reset:
-        s.p_start = now
+    # sent in this window (its grant's slot), it was counted in it: the window began before
+    sent = ticket.slot if ticket is not None else now
+    if sent >= s.b_reset and (s.p_start == NEVER or sent < s.p_start):
+        s.p_start = sent
     if s.rate > 0:
         _maybe_increase(s, t, now, ticket)
 
@@ -424,22 +448,9 @@ def _decrease(s: State, t: Tuning, now: float, ticket: Ticket | None) -> None:
 
 def _take_budget(s: State, t: Tuning, now: float, limit: float, reset: float) -> None:
     """Limit grants in the window that starts at ``reset``."""
-    if s.b_lim > 0 and reset <= s.b_reset + SAME_INSTANT:
+    if s.b_lim > 0 and reset <= max(s.b_reset + SAME_INSTANT, s.b_real + SAME_RESET):
         return  # a window already planned for: the 429 of a request sent before
-    shortest = max(SHORTEST_WINDOW, reset - now)
-    meas = 0.0
-    if s.b_reset > NEVER and s.p_start == NEVER and shortest <= reset - s.b_reset <= DEFAULT_WINDOW:
-        # no success since the last boundary: the window that boundary opened ends at this reset
-        length, meas = reset - s.b_reset, 1.0
-    elif s.b_meas > 0:
-        length, meas = s.b_len, 1.0
-    elif s.p_start > NEVER:
-        # our first success in the window that is closing: the window is at least this long
-        length = max(shortest, min(reset - s.p_start, DEFAULT_WINDOW))
-        if s.b_len > 0 and abs(length - s.b_len) <= LENGTH_AGREES * length:
-            meas = 1.0  # two windows agree
-    else:
-        length = max(DEFAULT_WINDOW, shortest)  # none of our requests succeeded in it
+    length, meas = _window_length(s, now, reset)
     s.b_lim = limit
     s.b_id = reset
     s.b_start = reset + t.margin
@@ -448,5 +459,32 @@ def _take_budget(s: State, t: Tuning, now: float, limit: float, reset: float) ->
     s.b_len = length
     s.b_meas = meas
     s.b_reset = reset
+    s.b_real = reset
     s.p_start = NEVER
     s.plan = s.plan + 1
+
+
+def _window_length(s: State, now: float, reset: float) -> tuple[float, float]:
+    """The length of the window that ends at ``reset``, and how well it is known."""
+    lower = max(SHORTEST_WINDOW, reset - now)  # the window of this 429 is at least this long
+    # our first request that succeeded since the last boundary, most likely sent in this
+    # window: a lower bound too
+    first = reset - s.p_start if s.p_start > NEVER else 0.0
+    if s.b_real > NEVER:
+        # two resets: a whole number of windows apart; how many, the best estimate says
+        gap = reset - s.b_real
+        if first > 0:
+            windows = math.floor(gap / max(lower, first) + 0.5)
+        elif s.b_meas > GUESSED:
+            # none since the boundary we predicted: it came too early, the real one is due
+            windows = max(1, math.floor((now - s.b_real) / s.b_len + 0.5))
+        else:
+            windows = 1  # none since that reset: the window it opened ends at this one
+        windows = min(windows, math.floor(gap / lower))
+        if 1 <= windows <= WINDOWS_APART and gap / windows <= DEFAULT_WINDOW:
+            return gap / windows, MEASURED
+    if s.b_meas >= MEASURED:
+        return s.b_len, MEASURED
+    if first > 0:
+        return max(lower, min(first, DEFAULT_WINDOW)), ESTIMATED
+    return max(DEFAULT_WINDOW, lower), GUESSED  # none of our requests succeeded in it

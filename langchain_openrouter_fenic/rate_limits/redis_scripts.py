@@ -8,13 +8,17 @@ run both on the same traces and compare every answer and every field.
 Arguments: ``KEYS[1]`` the hash; ``ARGV``: the operation, "now" ('' = server time; the trace
 tests give one), the TTL in ms, the ``Tuning`` fields in order, then the operation's own:
 
-- ``acquire max_wait`` -> ``now, granted (1/0), wait, cause, ticket (6 fields)``
-- ``release ticket`` / ``success has_ticket ticket`` -> ``now, 0``
-- ``limited limit reset_in wait spent has_ticket ticket`` -> ``now, outcome``
-- ``peek`` -> ``now, 0``
+- ``acquire max_wait`` -> ``granted (1/0), wait, cause, ticket (6 fields)``
+- ``reacquire max_wait ticket``: the ticket given back, then ``acquire`` (one round trip)
+- ``confirm max_wait ticket``: ``policy.confirm``, answered as ``acquire``
+- ``release ticket`` / ``success has_ticket ticket`` -> ``0``
+- ``limited limit reset_in wait spent has_ticket ticket`` -> ``outcome``
+- ``peek`` -> ``0``
 
-and every answer ends with the state's fields (``policy.FIELDS``), so the caller knows the plan
-it is in without asking again. Numbers travel as ``%.17g`` strings: exact doubles both ways.
+Every answer starts with "now" and whether the hash was missing (1: made afresh, after a
+restart, a ``FLUSHALL`` or the TTL), and ends with the state's fields (``policy.FIELDS``), so
+the caller knows the plan it is in without asking again. Numbers travel as ``%.17g`` strings:
+exact doubles both ways.
 """
 
 from __future__ import annotations
@@ -35,10 +39,12 @@ local SHORTEST_WINDOW = 1.0
 local DEFAULT_WINDOW = 60.0
 local DAILY_ABOVE = 3600.0
 local SAME_INSTANT = 1e-3
-local LENGTH_AGREES = 0.02
+local SAME_RESET = SHORTEST_WINDOW / 2
+local WINDOWS_APART = 20.0
+local GUESSED, ESTIMATED, MEASURED = 0.0, 0.5, 1.0
 local FIELDS = {'rate', 'tat', 'cool', 'epoch', 'plan', 'fail', 'streak', 'beyond', 'last429',
   'queued', 'b_lim', 'b_id', 'b_start', 'b_end', 'b_used', 'b_len', 'b_meas', 'b_reset',
-  'p_start', 'd_lim', 'd_used', 'd_end', 's_start', 's_cur', 's_prev', 'p_rate', 'l_slot'}
+  'b_real', 'p_start', 'd_lim', 'd_used', 'd_end', 's_start', 's_cur', 's_prev', 'p_rate', 'l_slot'}
 local TUNING = {'floor', 'ceiling', 'decrease', 'step', 'needed', 'burst', 'max_pause',
   'margin', 'start_rate', 'window_limit', 'window_length', 'day_limit'}
 local CAUSES = {cooldown = 0, pace = 1, day = 2, budget = 3}
@@ -61,21 +67,27 @@ local arg0 = 3 + #TUNING
 
 local s = {}
 local stored = redis.call('HGETALL', key)
-if #stored == 0 then
+for i = 1, #stored, 2 do s[stored[i]] = tonumber(stored[i + 1]) end
+local fresh = 0
+for _, name in ipairs(FIELDS) do
+  if s[name] == nil then fresh = 1 end
+end
+if fresh == 1 then
+  -- missing (or written by another version): made afresh
+  s = {}
   local configured = t.window_limit > 0
   s.rate = t.start_rate; s.tat = now; s.cool = NEVER; s.epoch = 0; s.plan = 0; s.fail = 0
   s.streak = 0; s.beyond = 0; s.last429 = NEVER; s.queued = NEVER
   if configured then
     s.b_lim = t.window_limit; s.b_id = now; s.b_end = now + t.window_length
-    s.b_len = t.window_length; s.b_meas = 1; s.b_reset = now
+    s.b_len = t.window_length; s.b_meas = MEASURED; s.b_reset = now
   else
-    s.b_lim = 0; s.b_id = NEVER; s.b_end = NEVER; s.b_len = 0; s.b_meas = 0; s.b_reset = NEVER
+    s.b_lim = 0; s.b_id = NEVER; s.b_end = NEVER; s.b_len = 0; s.b_meas = GUESSED
+    s.b_reset = NEVER
   end
-  s.b_start = now; s.b_used = 0; s.p_start = NEVER
+  s.b_start = now; s.b_used = 0; s.b_real = NEVER; s.p_start = NEVER
   s.d_lim = t.day_limit; s.d_used = 0; s.d_end = (math.floor(now / DAY) + 1) * DAY
   s.s_start = NEVER; s.s_cur = 0; s.s_prev = 0; s.p_rate = t.start_rate; s.l_slot = NEVER
-else
-  for i = 1, #stored, 2 do s[stored[i]] = tonumber(stored[i + 1]) end
 end
 
 local function ticket_at(i)
@@ -90,7 +102,7 @@ local function refresh()
   end
   if s.b_lim > 0 and now >= s.b_end then
     local spent = s.b_used >= s.b_lim
-    if s.b_meas > 0 and spent and now < s.b_end + s.b_len then
+    if s.b_meas > GUESSED and spent and now < s.b_end + s.b_len then
       s.b_used = s.b_used - s.b_lim
       s.b_reset = s.b_end - t.margin
       s.b_start = s.b_end
@@ -139,7 +151,7 @@ local function acquire(max_wait)
       if s.b_start > slot then slot = s.b_start; cause = 'budget' end
       if s.b_used < s.b_lim then counted = 1 else slot = s.b_end; cause = 'budget' end
     end
-    if counted == 0 and s.b_meas > 0 and s.b_end <= slot and slot < s.b_end + s.b_len then
+    if counted == 0 and s.b_meas > GUESSED and s.b_end <= slot and slot < s.b_end + s.b_len then
       if s.b_used < 2 * s.b_lim then counted = 1
       else slot = s.b_end + s.b_len; cause = 'budget' end
     end
@@ -168,6 +180,16 @@ local function release(tk)
   if tk.in_day > 0 and s.d_lim > 0 and tk.slot < s.d_end then
     s.d_used = math.max(0, s.d_used - 1)
   end
+end
+
+local function confirm(tk, max_wait)
+  refresh()
+  if tk.plan == s.plan then
+    return {1, math.max(0, tk.slot - now), CAUSES['cooldown'], tk.slot, tk.epoch, tk.plan,
+      tk.rate, tk.b_id, tk.in_day}
+  end
+  release(tk)
+  return acquire(max_wait)
 end
 
 local function maybe_increase(tk)
@@ -210,7 +232,9 @@ local function success(tk)
   else
     s.s_prev = 0; s.s_cur = 1; s.s_start = bucket
   end
-  if s.p_start == NEVER and now >= s.b_reset then s.p_start = now end
+  local sent = now
+  if tk ~= nil then sent = tk.slot end
+  if sent >= s.b_reset and (s.p_start == NEVER or sent < s.p_start) then s.p_start = sent end
   if s.rate > 0 then maybe_increase(tk) end
 end
 
@@ -239,22 +263,35 @@ local function decrease(tk)
   s.p_rate = s.rate
 end
 
-local function take_budget(limit, reset)
-  if s.b_lim > 0 and reset <= s.b_reset + SAME_INSTANT then return end
-  local shortest = math.max(SHORTEST_WINDOW, reset - now)
-  local meas = 0
-  local length
-  if s.b_reset > NEVER and s.p_start == NEVER and shortest <= reset - s.b_reset
-      and reset - s.b_reset <= DEFAULT_WINDOW then
-    length = reset - s.b_reset; meas = 1
-  elseif s.b_meas > 0 then
-    length = s.b_len; meas = 1
-  elseif s.p_start > NEVER then
-    length = math.max(shortest, math.min(reset - s.p_start, DEFAULT_WINDOW))
-    if s.b_len > 0 and math.abs(length - s.b_len) <= LENGTH_AGREES * length then meas = 1 end
-  else
-    length = math.max(DEFAULT_WINDOW, shortest)
+local function window_length(reset)
+  local lower = math.max(SHORTEST_WINDOW, reset - now)
+  local first = 0
+  if s.p_start > NEVER then first = reset - s.p_start end
+  if s.b_real > NEVER then
+    local gap = reset - s.b_real
+    local windows
+    if first > 0 then
+      windows = math.floor(gap / math.max(lower, first) + 0.5)
+    elseif s.b_meas > GUESSED then
+      windows = math.max(1, math.floor((now - s.b_real) / s.b_len + 0.5))
+    else
+      windows = 1
+    end
+    windows = math.min(windows, math.floor(gap / lower))
+    if windows >= 1 and windows <= WINDOWS_APART and gap / windows <= DEFAULT_WINDOW then
+      return gap / windows, MEASURED
+    end
   end
+  if s.b_meas >= MEASURED then return s.b_len, MEASURED end
+  if first > 0 then return math.max(lower, math.min(first, DEFAULT_WINDOW)), ESTIMATED end
+  return math.max(DEFAULT_WINDOW, lower), GUESSED
+end
+
+local function take_budget(limit, reset)
+  if s.b_lim > 0 and reset <= math.max(s.b_reset + SAME_INSTANT, s.b_real + SAME_RESET) then
+    return
+  end
+  local length, meas = window_length(reset)
   s.b_lim = limit
   s.b_id = reset
   s.b_start = reset + t.margin
@@ -263,6 +300,7 @@ local function take_budget(limit, reset)
   s.b_len = length
   s.b_meas = meas
   s.b_reset = reset
+  s.b_real = reset
   s.p_start = NEVER
   s.plan = s.plan + 1
 end
@@ -302,6 +340,10 @@ end
 local result
 if op == 'acquire' then
   result = acquire(tonumber(ARGV[arg0 + 1]))
+elseif op == 'reacquire' then
+  release(ticket_at(arg0 + 2)); result = acquire(tonumber(ARGV[arg0 + 1]))
+elseif op == 'confirm' then
+  result = confirm(ticket_at(arg0 + 2), tonumber(ARGV[arg0 + 1]))
 elseif op == 'release' then
   release(ticket_at(arg0 + 1)); result = {0}
 elseif op == 'success' then
@@ -328,7 +370,7 @@ end
 redis.call('HSET', key, unpack(flat))
 redis.call('PEXPIRE', key, ttl)
 
-local out = {num(now)}
+local out = {num(now), fresh}
 for _, v in ipairs(result) do out[#out + 1] = num(v) end
 for _, name in ipairs(FIELDS) do out[#out + 1] = num(s[name]) end
 return out

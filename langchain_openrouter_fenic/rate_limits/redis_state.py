@@ -9,8 +9,9 @@ retries; the first failure (down, paused, slow, ``maxclients`` reached, a script
 circuit breaker: decisions go to an in-process ``LocalState`` at once, with one WARNING, and a
 single caller probes Redis again after a jittered, growing delay (0.25 s doubling to 2 s). The
 first answer closes the breaker (one INFO) and the shared state is used again. After a restart
-or ``FLUSHALL`` the script is loaded again (``NOSCRIPT`` is handled by redis-py) and the state
-is rebuilt from the first decision. Connections and the worker threads of async callers belong
+the script is loaded again (``NOSCRIPT`` is handled by redis-py); after a restart, ``FLUSHALL``
+or the TTL the state is rebuilt by the first decision, and the process that made it says so
+(one INFO). Connections and the worker threads of async callers belong
 to one process: a forked child makes its own.
 """
 
@@ -30,7 +31,7 @@ from urllib.parse import urlsplit
 
 from .._process_local import ForkSafeLock, ProcessLocal
 from . import policy
-from .local_state import LocalState, TicketKey, View, own_ticket
+from .local_state import SHARED, LocalState, TicketKey, View, own_ticket
 from .policy import Grant, Refusal, Signal, Ticket, Tuning
 
 __all__ = ["REDIS_TIMEOUT", "RedisState", "redis_key", "redis_location"]
@@ -166,7 +167,7 @@ class _Connection:
 class RedisState:
     """The policy over a Redis hash, with ``fallback`` while Redis fails (same interface)."""
 
-    ORIGIN = 1
+    ORIGIN = SHARED
 
     def __init__(self, url: str, key: str, tuning: Tuning, fallback: LocalState) -> None:
         self.url, self.key, self.tuning, self.fallback = url, key, tuning, fallback
@@ -177,6 +178,7 @@ class RedisState:
         self._head = ["", KEY_TTL_MS, *tuning.as_args()]
         self._pending: ProcessLocal[set[Future[None]]] = ProcessLocal(set)
         self._pending_lock = ForkSafeLock()
+        self._answered = False  # Redis answered this process before (a missing hash is news)
 
     @property
     def shared(self) -> bool:
@@ -195,7 +197,15 @@ class RedisState:
             self.breaker.failed(exc)
             return None
         self.breaker.succeeded()
-        return [float(x) for x in raw]
+        out = [float(x) for x in raw]
+        if out[1] > 0 and self._answered:
+            logger.info(
+                "Redis at %s had no rate-limit state for this key (restarted, flushed or "
+                "expired): it starts afresh",
+                self.breaker.where,
+            )
+        self._answered = True
+        return out
 
     def _view(self, out: list[float]) -> View:
         s = dict(zip(policy.FIELDS, out[-_N_FIELDS:], strict=True))
@@ -217,24 +227,29 @@ class RedisState:
         )
 
     # -- decisions --------------------------------------------------------------------------
-    def acquire(self, max_wait: float, release: TicketKey | None) -> tuple[Grant | Refusal, View]:
-        given_back = own_ticket(release, self.ORIGIN)
-        if given_back is not None:  # a rare re-check after a new plan: one more round trip
-            self._call("release", _ticket_args(given_back))
-        out = self._call("acquire", [max_wait])
+    def acquire(
+        self, max_wait: float, held: TicketKey | None, *, confirm: bool = False
+    ) -> tuple[Grant | Refusal, View]:
+        ticket = own_ticket(held, self.ORIGIN)
+        if ticket is None:
+            out = self._call("acquire", [max_wait])
+        else:  # given back (or confirmed) in the same round trip
+            op = "confirm" if confirm else "reacquire"
+            out = self._call(op, [max_wait, *_ticket_args(ticket)])
         if out is None:
-            return self.fallback.acquire(max_wait, release)
-        granted, wait, cause = out[1], out[2], out[3]
+            return self.fallback.acquire(max_wait, held, confirm=confirm)
+        granted, wait, cause = out[2], out[3], out[4]
         view = self._view(out)
         if granted < 1:
             return Refusal(wait, _CAUSES.get(cause, "cooldown")), view
-        return Grant(Ticket(*out[4:10]), wait), view
+        return Grant(Ticket(*out[5:11]), wait), view
 
     async def aacquire(
-        self, max_wait: float, release: TicketKey | None
+        self, max_wait: float, held: TicketKey | None, *, confirm: bool = False
     ) -> tuple[Grant | Refusal, View]:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(_EXECUTOR.get(), self.acquire, max_wait, release)
+        call = functools.partial(self.acquire, max_wait, held, confirm=confirm)
+        return await loop.run_in_executor(_EXECUTOR.get(), call)
 
     def release(self, key: TicketKey) -> None:
         ticket = own_ticket(key, self.ORIGIN)
@@ -253,14 +268,23 @@ class RedisState:
     def report_limited(
         self, signal: Signal, key: TicketKey | None, then: Callable[[float, View], None]
     ) -> None:
+        reported = time.monotonic()
+
         def run() -> None:
-            args = [signal.limit, signal.reset_in, signal.wait, signal.spent]
+            # its instants are "seconds from the report": from now, as Redis reads them
+            late = time.monotonic() - reported
+            args = [
+                signal.limit,
+                max(0.0, signal.reset_in - late) if signal.reset_in >= 0 else -1.0,
+                max(0.0, signal.wait - late) if signal.wait >= 0 else -1.0,
+                signal.spent,
+            ]
             ticket_args = _optional_ticket_args(own_ticket(key, self.ORIGIN))
             out = self._call("limited", [*args, *ticket_args])
             if out is None:
                 then(*self.fallback.limited(signal, key))
             else:
-                then(out[1], self._view(out))
+                then(out[2], self._view(out))
 
         self._later(run)
 

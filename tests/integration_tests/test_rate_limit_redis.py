@@ -95,6 +95,23 @@ def test_one_decrease_per_burst_however_many_workers_see_it(redis_url: str, name
     assert len(rates) == 1 and rates != {float("inf")}
 
 
+def test_a_pause_from_another_worker_holds_the_slots_already_granted_here(
+    redis_url: str, name: str
+) -> None:
+    a, b = worker(redis_url, name, requests_per_minute=120), worker(redis_url, name)
+    assert a.acquire(blocking=False)  # paced at 2/s: the next slot is 0.5 s away
+    admitted_at: list[float] = []
+    waiter = threading.Thread(target=lambda: (a.acquire(), admitted_at.append(time.monotonic())))
+    waiter.start()
+    time.sleep(0.2)  # a's caller sleeps on its slot; b knows nothing of it
+    paused_at = time.monotonic()
+    b.record_rate_limited(RateLimitSignal(retry_after=3.0))
+    settle(b)
+    waiter.join(10)
+    # a's slot came during b's pause: confirmed when it came, found void, and taken again
+    assert admitted_at and admitted_at[0] - paused_at >= 2.9
+
+
 def test_a_cooldown_deadline_only_grows(redis_url: str, name: str) -> None:
     a, b = worker(redis_url, name), worker(redis_url, name)
     a.record_rate_limited(RateLimitSignal(retry_after=3.0))
@@ -255,7 +272,10 @@ def test_a_paused_redis_falls_back_within_the_timeout_then_comes_back(
     assert len(_infos(caplog)) == 1 and "answers again" in _infos(caplog)[0]
 
 
-def test_a_slow_redis_falls_back_within_the_timeout(drill_server: RedisServer, name: str) -> None:
+def test_a_slow_redis_falls_back_within_the_timeout(
+    drill_server: RedisServer, name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER)
     limiter = worker(drill_server.url, name)
     limiter.acquire()
     client = drill_server.client()
@@ -268,11 +288,14 @@ def test_a_slow_redis_falls_back_within_the_timeout(drill_server: RedisServer, n
     finally:
         sleeper.join(5)
     _wait_until_shared(limiter)
+    assert len(_warnings(caplog)) == 1 and "TimeoutError" in _warnings(caplog)[0]
+    assert len(_infos(caplog)) == 1
 
 
 def test_a_restarted_redis_gets_the_script_again_and_the_state_rebuilt(
-    drill_server: RedisServer, name: str
+    drill_server: RedisServer, name: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER)
     limiter = worker(drill_server.url, name)
     limiter.record_rate_limited(RateLimitSignal(retry_after=0.2))
     settle(limiter)
@@ -283,9 +306,17 @@ def test_a_restarted_redis_gets_the_script_again_and_the_state_rebuilt(
     client = drill_server.client()
     (key,) = client.keys("*")
     assert set(client.hgetall(key)) == set(policy.FIELDS)  # rebuilt by the next decision
+    # back before the next call: the dead connection is replaced, no fault to report; the
+    # state was lost, and one line says so
+    assert _warnings(caplog) == []
+    (info,) = _infos(caplog)
+    assert "starts afresh" in info
 
 
-def test_flushall_rebuilds_the_state_without_a_fault(drill_server: RedisServer, name: str) -> None:
+def test_flushall_rebuilds_the_state_without_a_fault(
+    drill_server: RedisServer, name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER)
     limiter = worker(drill_server.url, name)
     limiter.record_rate_limited(RateLimitSignal(retry_after=30))
     settle(limiter)
@@ -293,9 +324,13 @@ def test_flushall_rebuilds_the_state_without_a_fault(drill_server: RedisServer, 
     drill_server.client().flushall()
     assert limiter.cooldown_remaining() == 0.0 and limiter.shared  # a fresh state
     assert limiter.acquire(blocking=False)
+    assert _warnings(caplog) == []  # no fault
+    (info,) = _infos(caplog)  # but one line says the state was lost
+    assert "starts afresh" in info and drill_server.url.split("//")[1] in info
 
 
-def test_maxclients_reached_falls_back(name: str) -> None:
+def test_maxclients_reached_falls_back(name: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER)
     with RedisServer("--maxclients", "1") as server:
         holder = server.client()
         holder.ping()  # the only client slot
@@ -304,6 +339,9 @@ def test_maxclients_reached_falls_back(name: str) -> None:
         assert not limiter.shared
         holder.close()
         _wait_until_shared(limiter)
+    (warning,) = _warnings(caplog)
+    assert "max number of clients" in warning
+    assert len(_infos(caplog)) == 1
 
 
 def test_a_limiter_made_before_fork_works_in_the_child_and_shares_state(

@@ -323,20 +323,22 @@ def test_window_length_is_measured_from_successive_resets() -> None:
     assert limiter.requests_per_minute == math.inf  # a budget is counted, not paced
 
 
-def test_an_estimated_budget_ends_with_its_window_and_a_measured_spent_one_rolls_on() -> None:
+def test_a_spent_budget_rolls_on_and_a_wrong_length_is_measured_from_the_resets() -> None:
     clock = FakeClock()
     limiter = fake_limiter(clock, reset_margin=0.0)
     limiter.acquire()
     limiter.record_success()
     clock.sleep(1.0)
-    limiter.record_rate_limited(budget_429(reset_in=1.0, limit=3))  # estimated: 2 s
+    limiter.record_rate_limited(budget_429(reset_in=1.0, limit=3))  # estimated: at least 2 s
     budget = limiter.window_budget
     assert budget is not None and budget.end - budget.start == pytest.approx(2.0)
-    for _ in range(3):  # spent
+    for _ in range(3):  # spent at the reset
         limiter.acquire()
-    clock.sleep(budget.end - clock.now)
-    assert limiter.window_budget is None  # the hint expired with its window
-    # none of ours succeeded since the reset that opened the window: it ends at the next one
+    assert clock.now == pytest.approx(budget.start)
+    limiter.acquire()  # spent: the next window, which holds the same budget
+    assert clock.now == pytest.approx(budget.end)
+    # its 429: the window we predicted had not begun, and none of ours succeeded since; the
+    # window is the gap between the two resets the 429s reported (4 s, not 2)
     limiter.record_rate_limited(budget_429(reset_in=2.0, limit=3))
     measured = limiter.window_budget
     assert measured is not None and measured.end - measured.start == pytest.approx(4.0)
@@ -479,11 +481,14 @@ def test_one_shared_limiter_per_key_and_base_url() -> None:
 # -- real clock: threads and an event loop on one limiter -----------------------------------
 def test_threads_and_asyncio_together_never_exceed_a_window_budget() -> None:
     limiter = AdaptiveRateLimiter(reset_margin=0.0)
+    first = limiter.now()
     limiter.record_rate_limited(budget_429(reset_in=0.1, limit=10))
     time.sleep(0.15)  # no success since that reset: the next one measures the window
+    second = limiter.now()
     limiter.record_rate_limited(budget_429(reset_in=1.05, limit=10))
     budget = limiter.window_budget
-    assert budget is not None and budget.end - budget.start == pytest.approx(1.1, abs=0.05)
+    length = (second + 1.05) - (first + 0.1)  # about 1.1 s, however long the sleep took
+    assert budget is not None and budget.end - budget.start == pytest.approx(length, abs=0.01)
     admitted: list[float] = []
     lock = threading.Lock()
 

@@ -89,10 +89,11 @@ class Twin:
         argv = [op, repr(self.now), 3_600_000, *self.tuning.as_args(), *args]
         out = [float(x) for x in self.script(keys=[self.key], args=argv)]
         assert out[0] == self.now
+        assert out[1] == (1.0 if self.steps == 0 else 0.0)  # the hash made at the first step
         lua_state = out[-len(policy.FIELDS) :]
         assert lua_state == list(astuple(self.state)), self._diff(lua_state)
         self.steps += 1
-        return out[1 : -len(policy.FIELDS)]
+        return out[2 : -len(policy.FIELDS)]
 
     def _diff(self, lua_state: list[float]) -> str:
         pairs = zip(policy.FIELDS, astuple(self.state), lua_state, strict=True)
@@ -105,7 +106,20 @@ class Twin:
 
     def acquire(self, max_wait: float = -1.0) -> Grant | Refusal:
         decision = policy.acquire(self.state, self.tuning, self.now, max_wait)
-        out = self._lua("acquire", max_wait)
+        return self._same(decision, self._lua("acquire", max_wait))
+
+    def reacquire(self, ticket: Ticket, max_wait: float = -1.0) -> Grant | Refusal:
+        """A waiter woken by a new plan: its grant given back, a new one taken."""
+        policy.release(self.state, self.tuning, self.now, ticket)
+        decision = policy.acquire(self.state, self.tuning, self.now, max_wait)
+        return self._same(decision, self._lua("reacquire", max_wait, *astuple(ticket)))
+
+    def confirm(self, ticket: Ticket, max_wait: float = -1.0) -> Grant | Refusal:
+        decision = policy.confirm(self.state, self.tuning, self.now, ticket, max_wait)
+        return self._same(decision, self._lua("confirm", max_wait, *astuple(ticket)))
+
+    @staticmethod
+    def _same(decision: Grant | Refusal, out: list[float]) -> Grant | Refusal:
         if isinstance(decision, Refusal):
             assert out[:3] == [0.0, decision.wait, CAUSES[decision.cause]]
         else:
@@ -212,7 +226,7 @@ def test_window_budget_spent_at_the_reset_measured_and_rolled(twin: Any) -> None
     reset_in = 5.0 - 0.11
     assert t.limited(spent(100, reset_in), held) == policy.CHANGED
     assert t.limited(spent(100, reset_in - 0.01), held) == policy.UNCHANGED  # same window
-    assert t.state.b_lim == 100 and t.state.b_meas == 0
+    assert t.state.b_lim == 100 and t.state.b_meas == policy.ESTIMATED
     waits = [t.acquire() for _ in range(101)]
     assert all(isinstance(w, Grant) for w in waits)
     first = grant(waits[0])
@@ -223,17 +237,59 @@ def test_window_budget_spent_at_the_reset_measured_and_rolled(twin: Any) -> None
     for w in waits[:100]:
         t.success(grant(w))
     t.advance(t.state.b_end - t.now)
-    t.peek()  # estimated, spent: the budget ends with its window
-    assert t.state.b_lim == 0
+    t.peek()  # estimated (a lower bound), spent: the next window holds the same budget
+    assert t.state.b_lim == 100 and t.state.b_meas == policy.ESTIMATED
     held = grant(t.acquire())
-    t.limited(spent(100, 0.2), held)  # no success since: the next reset measures the window
-    assert t.state.b_meas == 1
+    # too early (the estimate was short): the reset that answers measures the window exactly
+    t.limited(spent(100, 0.2), held)
+    assert t.state.b_meas == policy.MEASURED
+    assert t.state.b_end - t.state.b_start == pytest.approx(t.state.b_real - first.slot + 0.05)
     t.advance(t.state.b_start - t.now)
     for _ in range(100):
         t.success(grant(t.acquire()))
     t.advance(t.state.b_end - t.now + 0.001)
     extra = t.acquire()  # measured and spent: the next window holds the same budget
     assert isinstance(extra, Grant) and t.state.b_lim == 100 and t.state.b_used == 1
+
+
+def test_window_lengths_count_whole_windows_between_real_resets(twin: Any) -> None:
+    t = twin()
+    t.advance(1.0 - t.now % 1.0)  # a boundary of the server's 5 s windows, as START + k
+    boundary = t.now + 3.0
+    t.success(grant(t.acquire()))
+    t.advance(1.3)  # our first success came late in that window: a short estimate
+    t.limited(spent(20, boundary - t.now), None)
+    assert t.state.b_meas == policy.ESTIMATED and t.state.b_len == pytest.approx(3.0)
+    t.advance(boundary + 5.0 + 2.5 - t.now)  # two windows later, mid-window
+    t.success(grant(t.acquire()))
+    t.limited(spent(20, boundary + 10.0 - t.now), None)
+    # 10 s between two real resets; our first success in this window was 2.5 s before its end:
+    # 4 windows of 2.5 s (wrong, but counted from real boundaries, and at least what it proves)
+    assert t.state.b_meas == policy.MEASURED
+    assert t.state.b_len == pytest.approx(2.5)
+    t.advance(boundary + 15.0 + 0.4 - t.now)  # a 429 early in its window: at least 4.6 s long
+    t.limited(spent(20, boundary + 20.0 - t.now), None)
+    assert t.state.b_len == pytest.approx(5.0)  # 10 s is 2 windows, not 4: corrected
+    ticket = grant(t.acquire())
+    assert ticket.slot == pytest.approx(boundary + 20.05)
+
+
+def test_a_grant_is_confirmed_unless_a_new_plan_voided_it(twin: Any) -> None:
+    t = twin(PACED)
+    first = [grant(t.acquire()) for _ in range(5)]
+    t.advance(first[-1].slot - t.now)
+    kept = t.confirm(first[-1])  # nothing changed: the same grant
+    assert isinstance(kept, Grant) and kept.ticket == first[-1] and kept.wait == 0
+    later = grant(t.acquire())
+    t.limited(bare(), first[0])  # another process's 429: a decrease, a new plan
+    redone = grant(t.confirm(later))  # voided: given back, a slot of the new plan
+    assert redone != later and redone.plan == t.state.plan and redone.rate == t.state.rate
+    woken = grant(t.acquire())
+    t.limited(Signal(wait=2.0), None)
+    again = t.reacquire(woken)  # a waiter of this process woken by the pause asks again
+    assert isinstance(again, Grant) and again.ticket.slot >= t.state.cool
+    refused = t.confirm(again.ticket, max_wait=0.5)  # the plan holds: confirmed, wait and all
+    assert isinstance(refused, Grant) and refused.ticket == again.ticket
 
 
 def test_a_429_that_leaves_budget_is_a_bare_429(twin: Any) -> None:
@@ -329,6 +385,12 @@ def test_random_traces_give_identical_decisions(twin: Any, seed: int) -> None:
                 signal = Signal(limit=50, reset_in=30.0, wait=-1.0, spent=0.0)
             seen.add(f"429 outcome {t.limited(signal, ticket)}")
             seen.add(f"budget {t.state.b_lim > 0}, measured {t.state.b_meas}")
+        elif roll < 0.9 and held:
+            ticket = held.pop(rng.randrange(len(held)))
+            retry = t.confirm(ticket) if rng.random() < 0.5 else t.reacquire(ticket)
+            if isinstance(retry, Grant):
+                held.append(retry.ticket)
+                seen.add("kept" if retry.ticket == ticket else "renewed")
         elif roll < 0.95 and held:
             t.release(held.pop(rng.randrange(len(held))))
         else:
@@ -336,4 +398,5 @@ def test_random_traces_give_identical_decisions(twin: Any, seed: int) -> None:
     assert t.steps == 250
     # each trace reaches the main branches (so equal answers mean something)
     assert {"waited", "429 outcome 1.0", "429 outcome 0.0"} <= seen, seen
+    assert {"kept", "renewed"} & seen, seen
     assert any(s.startswith("refused") for s in seen), seen
