@@ -8,6 +8,7 @@ run it. The marker convention (skip with a reason, separate namespace) is in
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,6 +70,14 @@ def test_the_harness_finds_the_blocks_it_must_run() -> None:
     readme = doc_blocks(ROOT / "README.md")
     assert readme and "ChatOpenRouter(" in readme[0].code
     assert {p.name for p in WITH_BLOCKS} >= {"README.md", "routing.md", "explain.md"}
+
+
+def test_every_python_fence_is_a_block_the_harness_runs() -> None:
+    # counted apart from the parser, at any indentation: a fence it missed (say, one nested
+    # four spaces deep in a list) would be a block that nobody runs
+    fence = re.compile(r"^[ \t]*(?:`{3,}|~{3,})[ \t]*(?:python3?|py)\b", re.I | re.M)
+    for path in FILES:
+        assert len(fence.findall(path.read_text("utf-8"))) == len(doc_blocks(path)), path.name
 
 
 def test_every_skip_says_why() -> None:
