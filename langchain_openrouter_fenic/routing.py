@@ -58,6 +58,8 @@ __all__ = [
     "check_fallback_model",
     "filter_supported_params",
     "manual_thinking",
+    "refuse_a_string",
+    "refuse_bool",
     "routing_body",
     "validate_profile",
 ]
@@ -297,6 +299,11 @@ class ProviderPreferences(_Frozen):
             )
         return value
 
+    @field_validator("only", "exclude", "order", "quantizations", mode="before")
+    @classmethod
+    def _a_list(cls, value: Any) -> Any:
+        return refuse_a_string(value)
+
     @field_validator("only", "exclude", "order", mode="after")
     @classmethod
     def _provider_names(cls, value: Sequence[str] | None) -> tuple[str, ...] | None:
@@ -399,12 +406,26 @@ class RoutingFields(BaseModel):
     """Provider routing: a ``ProviderPreferences`` or a dict with the same keys.
     https://openrouter.ai/docs/guides/routing/provider-selection"""
 
+    @field_validator("models", mode="before")
+    @classmethod
+    def _a_list(cls, value: Any) -> Any:
+        return refuse_a_string(value)
+
     @field_validator("models", mode="after")
     @classmethod
     def _model_ids(cls, value: Sequence[str] | None) -> tuple[str, ...] | None:
-        if value is not None and any(not m.strip() for m in value):
-            raise ValueError("model ids must be non-empty strings, e.g. 'openai/gpt-4o-mini'")
-        return tuple(value) or None if value is not None else None
+        if value is None:
+            return None
+        from .settings import check_model_id  # the main model's check, for each fallback
+
+        for index, model_id in enumerate(value):
+            check_model_id(model_id, f"models[{index}]")
+        return tuple(value) or None
+
+    @field_validator("reasoning_max_tokens", mode="before")
+    @classmethod
+    def _budget_not_a_bool(cls, value: Any) -> Any:
+        return refuse_bool(value)
 
     @model_validator(mode="after")
     def _one_reasoning_field(self) -> Any:
@@ -415,6 +436,20 @@ class RoutingFields(BaseModel):
                 f"reasoning_max_tokens={self.reasoning_max_tokens})."
             )
         return self
+
+
+def refuse_bool(value: Any) -> Any:
+    """A numeric setting given True or False: pydantic would read it as 1 or 0."""
+    if isinstance(value, bool):
+        raise ValueError(f"a number is expected, not {value!r}")
+    return value
+
+
+def refuse_a_string(value: Any) -> Any:
+    """A list setting given one string: pydantic's own message does not say what to write."""
+    if isinstance(value, str):
+        raise ValueError(f"a list is expected, not a string: write [{value!r}]")
+    return value
 
 
 def routing_body(

@@ -57,7 +57,7 @@ from pydantic import (
 )
 
 from .caching import CacheFields, response_cache_headers
-from .routing import RoutingFields, routing_body
+from .routing import RoutingFields, refuse_bool, routing_body
 
 if TYPE_CHECKING:
     from pydantic_core import InitErrorDetails
@@ -113,6 +113,13 @@ class Trace(BaseModel):
 
     def to_wire(self) -> dict[str, Any]:
         return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+# numeric settings: pydantic would read True as 1 (temperature=True is a mistake, not 1.0)
+_NUMBERS = (
+    "temperature", "max_tokens", "max_completion_tokens", "top_p", "top_k", "frequency_penalty",
+    "presence_penalty", "repetition_penalty", "min_p", "top_a", "seed", "top_logprobs",
+)  # fmt: skip
 
 
 class SettingFields(RoutingFields, CacheFields):
@@ -176,9 +183,14 @@ class SettingFields(RoutingFields, CacheFields):
     @field_validator("stop", mode="after")
     @classmethod
     def _stop_sequences(cls, value: list[str] | str | None) -> list[str] | str | None:
-        if isinstance(value, list) and any(not s for s in value):
+        if value == "" or (isinstance(value, list) and any(not s for s in value)):
             raise ValueError("stop sequences must be non-empty strings")
         return value
+
+    @field_validator(*_NUMBERS, mode="before")
+    @classmethod
+    def _not_a_bool(cls, value: Any) -> Any:
+        return refuse_bool(value)
 
     @field_validator("user", "session_id", mode="after")
     @classmethod
@@ -243,6 +255,7 @@ _KNOWN_WIRE_KEYS = frozenset({
     "reasoning", "route", "n", "logprobs",
 })  # fmt: skip
 _RESERVED = frozenset({"messages", "stream"})
+_EXTRA_BODY = "extra_body"
 # keys LangChain passes to _generate that are for tracing only, never for the wire
 _LOCAL_ONLY_KEYS = frozenset({"ls_structured_output_format"})
 # set by with_structured_output: forces provider.require_parameters on for its requests
@@ -345,14 +358,21 @@ def check_model_id(value: Any, label: str = "model") -> str:
 
 @dataclass(frozen=True)
 class _Source:
-    """Where arguments come from, for messages: ``model_kwargs['x']`` or ``invoke(x=...)``."""
+    """Where arguments come from, for messages: ``model_kwargs['x']`` or ``invoke(x=...)``;
+    ``within`` is the ``extra_body`` the keys were found in."""
 
     name: str  # "model_kwargs", "bind" or "call"
+    within: str = ""
 
     def label(self, key: str) -> str:
+        if self.within:
+            return f"{self.within}[{key!r}]"
         if self.name == "model_kwargs":
             return f"model_kwargs[{key!r}]"
         return f"{self.name} argument {key}" if key else f"{self.name} argument"
+
+    def inside(self, key: str) -> _Source:
+        return _Source(self.name, self.label(key))
 
 
 _PER_CALL = _Source("call")
@@ -396,7 +416,7 @@ def _read(
         typed[name] = value
 
     for key, value in values.items():
-        if key == "metadata" and source.name != "model_kwargs":
+        if key == "metadata" and source.name != "model_kwargs" and not source.within:
             raise ValueError(_METADATA_HINT.format(where=source.label(key)))
         name = WIRE_NAMES.get(key, key)
         if name in SETTING_NAMES or (name in CALL_ONLY_NAMES and source.name != "model_kwargs"):
@@ -413,6 +433,8 @@ def _read(
                 put(name, item, key)
             if flags:
                 body["reasoning"] = flags
+        elif key == _EXTRA_BODY:
+            _read_extra_body(value, source, put, body, special)
         else:
             guess = _near_miss(key)
             if guess is not None:
@@ -425,6 +447,56 @@ def _read(
     return typed, body, special
 
 
+def _read_extra_body(
+    value: Any,
+    source: _Source,
+    put: Callable[[str, Any, str], None],
+    body: dict[str, Any],
+    special: dict[str, Any],
+) -> None:
+    """``extra_body={...}`` (the ``ChatOpenAI`` habit): its keys are read as if given
+    directly, so ``extra_body={"provider": {...}}`` is checked and mapped as ``provider=``
+    is, never sent as a nested ``extra_body`` key that OpenRouter would not read."""
+    label = source.label(_EXTRA_BODY)
+    if not isinstance(value, Mapping):
+        raise ValueError(
+            f"{label}={value!r}: a dict of request-body keys is expected, e.g. "
+            "{'provider': {'sort': 'price'}}; or give its keys directly."
+        )
+    typed, more, more_special = _read(value, source.inside(_EXTRA_BODY))
+    for name, item in typed.items():
+        put(name, item, _EXTRA_BODY)
+    for key in [*more, *more_special]:
+        if key in body or key in special:
+            raise ValueError(f"{label}[{key!r}]: {key} is given twice; give it once.")
+    body.update(more)
+    special.update(more_special)
+
+
+def _rebuilt(title: str, exc: ValidationError) -> ValidationError:
+    """``exc`` under another title, for a call's or ``bind``'s arguments. Error types that
+    pydantic-core cannot rebuild by name (``sequence_str``: a string given for a list) keep
+    their type and message as custom errors."""
+    errors = cast("list[InitErrorDetails]", exc.errors())
+    try:
+        return ValidationError.from_exception_data(title, errors)
+    except KeyError:
+        from pydantic_core import PydanticCustomError
+
+        custom = [
+            cast(
+                "InitErrorDetails",
+                {
+                    "type": PydanticCustomError(str(e["type"]), str(e.get("msg", ""))),
+                    "loc": e["loc"],
+                    "input": e.get("input"),
+                },
+            )
+            for e in errors
+        ]
+        return ValidationError.from_exception_data(title, custom)
+
+
 def _validated(typed: Mapping[str, Any], source: _Source) -> RequestSettings:
     """The typed settings, checked by their fields. A call's or ``bind``'s bad value raises the
     pydantic ``ValidationError`` the constructor raises for it (same type, same wording); in
@@ -434,9 +506,7 @@ def _validated(typed: Mapping[str, Any], source: _Source) -> RequestSettings:
     except ValidationError as exc:
         if source.name == "model_kwargs":
             raise ValueError(describe_validation_error(exc, source.label)) from None
-        title = f"ChatOpenRouter {source.name} arguments"
-        errors = cast("list[InitErrorDetails]", exc.errors())
-        raise ValidationError.from_exception_data(title, errors) from None
+        raise _rebuilt(f"ChatOpenRouter {source.name} arguments", exc) from None
 
 
 def read_call(kwargs: Mapping[str, Any], stop: Any = None, *, bind: bool = False) -> CallSettings:

@@ -68,6 +68,9 @@ BAD_SETTINGS: list[tuple[str, Any, list[str]]] = [
     ("temperature", 5, ["temperature=5", "less than or equal to 2"]),
     ("max_tokens", -1, ["max_tokens=-1", "greater than 0"]),
     ("stop", 123, ["stop=123", "a string or a list of strings"]),
+    ("stop", "", ["stop=''", "non-empty strings"]),
+    ("temperature", True, ["temperature=True", "a number is expected, not True"]),
+    ("max_tokens", False, ["max_tokens=False", "a number is expected"]),
     ("reasoning_effort", "extreme", ["reasoning_effort='extreme'", "'minimal'", "'xhigh'"]),
     ("reasoning_max_tokens", 0, ["reasoning_max_tokens=0", "greater than 0"]),
     ("provider", {"sort": "cheapest"}, ["sort='cheapest'", "'price'", "'throughput'"]),
@@ -82,6 +85,10 @@ BAD_SETTINGS: list[tuple[str, Any, list[str]]] = [
     ("provider", {"preferred_max_latency": {"p95": 1}}, ["has no field 'p95'", "p50, p75"]),
     ("provider", {"quantizations": ["fp9"]}, ["quantizations", "'fp8'"]),
     ("models", ["   "], ["models", "non-empty"]),
+    ("models", "openai/gpt-4o", ["models='openai/gpt-4o'", "write ['openai/gpt-4o']"]),
+    ("models", [" openai/gpt-4o"], ["models", "[0]=' openai/gpt-4o': remove the surrounding"]),
+    ("provider", {"only": "openai"}, ["provider.only='openai'", "write ['openai']"]),
+    ("provider", {"exclude": "Azure"}, ["provider.exclude='Azure'", "write ['Azure']"]),
     ("user", "u" * 129, ["user=", "at most 128 characters"]),
     ("user", "  ", ["user=", "blank"]),
     ("session_id", "s" * 257, ["session_id=", "at most 256 characters"]),
@@ -303,6 +310,61 @@ def test_every_path_sends_the_same_body(emu: OpenRouterEmulator, path: str) -> N
     assert json.dumps(body).count('"exclude"') == 0
 
 
+EXTRA_BODY = {"provider": {"exclude": ["Azure"]}, "temperature": 0.3, "plugins": []}
+
+
+@pytest.mark.parametrize("path", ["constructor", "model_kwargs", "bind", "invoke"])
+def test_extra_body_is_read_as_its_keys(emu: OpenRouterEmulator, path: str) -> None:
+    """``extra_body={...}``, the ChatOpenAI habit: its keys take the one path, never sent
+    nested (OpenRouter would not read a nested ``extra_body``)."""
+    if path == "constructor":
+        make(emu, extra_body=EXTRA_BODY).invoke("hi")
+    elif path == "model_kwargs":
+        make(emu, model_kwargs={"extra_body": EXTRA_BODY}).invoke("hi")
+    elif path == "bind":
+        make(emu).bind(extra_body=EXTRA_BODY).invoke("hi")
+    else:
+        make(emu).invoke("hi", extra_body=EXTRA_BODY)
+    body = last_body(emu)
+    assert "extra_body" not in body
+    assert body["provider"] == {"ignore": ["Azure"]}
+    assert body["temperature"] == 0.3 and body["plugins"] == []
+
+
+@pytest.mark.parametrize("path", ["constructor", "model_kwargs", "bind", "invoke"])
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        ({"provider": {"sort": "cheapest"}}, ["sort='cheapest'", "'price'"]),
+        ({"temprature": 0.2}, ["extra_body", "['temprature']", "did you mean temperature?"]),
+        ("provider=x", ["extra_body", "='provider=x'", "a dict of request-body keys"]),
+    ],
+)
+def test_a_bad_extra_body_is_refused_on_every_path(
+    emu: OpenRouterEmulator, path: str, extra: Any, words: list[str]
+) -> None:
+    with pytest.raises(ValueError) as caught:
+        if path == "constructor":
+            make(emu, extra_body=extra)
+        elif path == "model_kwargs":
+            make(emu, model_kwargs={"extra_body": extra})
+        elif path == "bind":
+            make(emu).bind(extra_body=extra)
+        else:
+            make(emu).invoke("hi", extra_body=extra)
+    for word in words:
+        assert word in str(caught.value), (word, str(caught.value))
+    assert emu.requests == []
+
+
+def test_extra_body_and_a_direct_setting_are_one_setting(emu: OpenRouterEmulator) -> None:
+    with pytest.raises(ValueError, match="given twice"):
+        make(emu).invoke("hi", temperature=0.1, extra_body={"temperature": 0.2})
+    with pytest.raises(ValueError, match="give it once"):
+        make(emu, temperature=0.1, extra_body={"temperature": 0.2})
+    assert emu.requests == []
+
+
 def test_model_kwargs_settings_land_on_their_fields(emu: OpenRouterEmulator) -> None:
     llm = make(
         emu,
@@ -477,3 +539,25 @@ def test_flat_settings_are_the_default_profile(emu: OpenRouterEmulator) -> None:
     assert llm.active_profile == Profile(provider={"sort": "price"}, reasoning_effort="low")
     llm.invoke("hi", provider={"zdr": True})
     assert last_body(emu)["provider"] == {"sort": "price", "zdr": True}
+
+
+def test_a_call_error_pydantic_cannot_rebuild_by_name_keeps_its_message() -> None:
+    """``sequence_str`` (a string for a list) is one of the error types pydantic-core cannot
+    rebuild by name: the call's ValidationError keeps it, instead of a KeyError."""
+    from collections.abc import Sequence
+
+    from pydantic import BaseModel
+
+    from langchain_openrouter_fenic.settings import _rebuilt
+
+    class Names(BaseModel):
+        names: Sequence[str]
+
+    with pytest.raises(ValidationError) as original:
+        Names.model_validate({"names": "abc"})
+    assert original.value.errors()[0]["type"] == "sequence_str"
+    rebuilt = _rebuilt("ChatOpenRouter call arguments", original.value)
+    assert rebuilt.title == "ChatOpenRouter call arguments"
+    (error,) = rebuilt.errors()
+    assert error["type"] == "sequence_str" and error["loc"] == ("names",)
+    assert error["msg"] == original.value.errors()[0]["msg"]
