@@ -4,6 +4,8 @@
   the API (pure; the bottom floor that the request builder and the strategy read);
 - ``model_ids``: every model id form (variants, ``~`` aliases, presets) resolved to a record;
 - ``model_catalog``: ``ModelCatalog``, the live catalog with its memory and disk copies;
+- ``endpoints``: each model's provider endpoints (``/models/{id}/endpoints``), kept for the TTL;
+- ``messages``: the errors for an unknown model or a catalog that cannot be loaded;
 - ``fetching``: its HTTP GETs, under the chat calls' retry policy;
 - ``disk_cache``: the on-disk copy shared by worker processes;
 - ``snapshot``: the catalog snapshot shipped in the package, read on first need;

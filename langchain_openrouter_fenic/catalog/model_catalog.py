@@ -16,7 +16,6 @@ unknown: models are published every day.
 from __future__ import annotations
 
 import asyncio
-import difflib
 import hashlib
 import logging
 import time
@@ -25,23 +24,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
-from urllib.parse import quote
 
 from pydantic import SecretStr
 
 from .._process_local import ForkSafeLock, ProcessRegistry
-from ..errors import ModelNotFoundError, NotFoundError, OpenRouterError, ResponseParseError
+from ..errors import OpenRouterError
 from . import disk_cache, tap
-from .fetching import USER_MODELS, CatalogHttp
+from .endpoints import EndpointCache, endpoint_slugs
+from .fetching import CatalogHttp
+from .messages import age, load_error, not_found
 from .model_ids import ModelIndex, parse_model_id
-from .records import (
-    EndpointInfo,
-    FrozenMapping,
-    ModelInfo,
-    as_mapping,
-    estimate_cost,
-    translate_entries,
-)
+from .records import EndpointInfo, FrozenMapping, ModelInfo, estimate_cost, translate_entries
 from .single_flight import SingleFlight
 from .snapshot import shipped_snapshot
 
@@ -124,7 +117,9 @@ class ModelCatalog:
         self._state_lock = ForkSafeLock()
         self._next_refetch = float("-inf")
         self._flight = SingleFlight()
-        self._endpoints: dict[str, tuple[float, tuple[EndpointInfo, ...]]] = {}
+        self._endpoints = EndpointCache(
+            self._http, base_url=self.base_url, ttl=self._ttl, clock=clock, flight=self._flight
+        )
 
     @classmethod
     def shared(
@@ -181,7 +176,7 @@ class ModelCatalog:
             state = self._flight.run("refetch", lambda: self._refetch(state))
             info = _resolve(state, model_id)
         if info is None:
-            raise _not_found(state, model_id)
+            raise not_found(model_id, state.models, state.source)
         return info
 
     async def aget(self, model_id: str) -> ModelInfo:
@@ -191,7 +186,7 @@ class ModelCatalog:
             state = await self._flight.arun("refetch", lambda: self._arefetch(state))
             info = _resolve(state, model_id)
         if info is None:
-            raise _not_found(state, model_id)
+            raise not_found(model_id, state.models, state.source)
         return info
 
     def models(self) -> Mapping[str, ModelInfo]:
@@ -235,26 +230,19 @@ class ModelCatalog:
 
     def endpoints(self, model_id: str) -> list[EndpointInfo]:
         """The provider endpoints of the model that describes ``model_id`` (a variant's base
-        model; cached for the TTL); HTTP errors propagate (404 for an id OpenRouter lacks)."""
-        slugs = self._endpoint_slugs(self._current(), model_id)
-        hit = self._fresh_endpoints(slugs[0])
-        if hit is None:
-            hit = self._flight.run("endpoints:" + slugs[0], lambda: self._load_endpoints(slugs))
-        return list(hit)
+        model; cached for the TTL, see ``endpoints``); HTTP errors propagate (404 for an id
+        OpenRouter lacks)."""
+        slugs = endpoint_slugs(_resolve(self._current(), model_id), model_id)
+        return list(self._endpoints.get(slugs))
 
     async def aendpoints(self, model_id: str) -> list[EndpointInfo]:
-        slugs = self._endpoint_slugs(await self._acurrent(), model_id)
-        hit = self._fresh_endpoints(slugs[0])
-        if hit is None:
-            hit = await self._flight.arun(
-                "endpoints:" + slugs[0], lambda: self._aload_endpoints(slugs)
-            )
-        return list(hit)
+        slugs = endpoint_slugs(_resolve(await self._acurrent(), model_id), model_id)
+        return list(await self._endpoints.aget(slugs))
 
     def peek_endpoints(self, model_id: str) -> list[EndpointInfo] | None:
         """The model's endpoints when a copy within its TTL is in memory (no I/O), else None."""
         info = self.peek(model_id)
-        hit = self._fresh_endpoints(info.id) if info is not None else None
+        hit = self._endpoints.fresh(info.id) if info is not None else None
         return list(hit) if hit is not None else None
 
     # -- loading -------------------------------------------------------------------------------
@@ -369,13 +357,13 @@ class ModelCatalog:
         if disk is not None and (current is None or disk.fetched_at > current.fetched_at):
             current = self._state_from_disk(disk)
         if current is None:
-            raise _load_error(exc, self.base_url, self._cache)
+            raise load_error(exc, self.base_url, self._cache)
         logger.warning(
             "Could not refresh the OpenRouter model catalog (%s); using the copy from %s, "
             "fetched %s ago. Prices and capabilities may be out of date.",
             exc,
             current.source,
-            _age(now - current.fetched_at),
+            age(now - current.fetched_at),
         )
         return self._set_state(replace(current, refresh_at=now + _STALE_RETRY_SECONDS))
 
@@ -397,61 +385,6 @@ class ModelCatalog:
             return None
         return self._set_state(self._state_from_disk(disk), only_if_empty=True)
 
-    # -- endpoints -----------------------------------------------------------------------------
-    @staticmethod
-    def _endpoint_slugs(state: _State, model_id: str) -> list[str]:
-        """The catalog id that describes the model (documented ``{author}/{slug}``), then the
-        canonical slug that the catalog's own ``links.details`` uses, for ids OpenRouter answers
-        404 under. An id the catalog lacks is asked as given (OpenRouter may know it)."""
-        info = _resolve(state, model_id)
-        if info is None:
-            return [parse_model_id(model_id).model or model_id]
-        slugs = [info.id]
-        if info.canonical_slug and info.canonical_slug != info.id:
-            slugs.append(info.canonical_slug)
-        return slugs
-
-    def _fresh_endpoints(self, slug: str) -> tuple[EndpointInfo, ...] | None:
-        hit = self._endpoints.get(slug)
-        return hit[1] if hit is not None and self._clock() < hit[0] else None
-
-    def _endpoints_path(self, slug: str) -> str:
-        return f"/models/{quote(slug, safe='/:~')}/endpoints"
-
-    def _load_endpoints(self, slugs: list[str]) -> tuple[EndpointInfo, ...]:
-        hit = self._fresh_endpoints(slugs[0])  # loaded by the leader we waited behind
-        if hit is not None:
-            return hit
-        for slug in slugs[:-1]:
-            try:
-                return self._keep(slugs[0], self._http.get(self._endpoints_path(slug)))
-            except NotFoundError:
-                continue
-        return self._keep(slugs[0], self._http.get(self._endpoints_path(slugs[-1])))
-
-    async def _aload_endpoints(self, slugs: list[str]) -> tuple[EndpointInfo, ...]:
-        hit = self._fresh_endpoints(slugs[0])
-        if hit is not None:
-            return hit
-        for slug in slugs[:-1]:
-            try:
-                return self._keep(slugs[0], await self._http.aget(self._endpoints_path(slug)))
-            except NotFoundError:
-                continue
-        return self._keep(slugs[0], await self._http.aget(self._endpoints_path(slugs[-1])))
-
-    def _keep(self, slug: str, body: Any) -> tuple[EndpointInfo, ...]:
-        data = as_mapping(as_mapping(body).get("data"))
-        raw = data.get("endpoints")
-        if not isinstance(raw, list):
-            raise ResponseParseError(
-                f"The endpoints of {slug!r} at {self.base_url} came without 'data.endpoints' "
-                f"({str(body)[:200]})."
-            )
-        endpoints = tuple(EndpointInfo.from_api(e) for e in raw if isinstance(e, Mapping))
-        self._endpoints[slug] = (self._clock() + self._ttl, endpoints)
-        return endpoints
-
 
 def _resolve(state: _State, model_id: str) -> ModelInfo | None:
     """``model_id``'s record in this copy; an installed tap (cassette tests) hears what was found,
@@ -466,72 +399,7 @@ def _index(entries: list[Any]) -> ModelIndex:
     return ModelIndex(*translate_entries(entries))
 
 
-# --------------------------------------------------------------------------------------------
-# messages
-
-
 def _log_refetch_failed(exc: OpenRouterError) -> None:
     logger.warning(
         "Could not refetch the OpenRouter model catalog for a model it did not list (%s).", exc
     )
-
-
-def _suggestions(model_id: str, ids: list[str]) -> list[str]:
-    wanted = model_id.lower()
-    by_lower = {i.lower(): i for i in ids}
-    close = difflib.get_close_matches(wanted, list(by_lower), n=5, cutoff=0.6)
-    if len(close) < 5:  # "gpt-4o" finds "openai/gpt-4o" by its slug
-        slug = wanted.rpartition("/")[2].partition(":")[0]
-        close += [i for i in sorted(by_lower) if slug and slug in i and i not in close]
-    return [by_lower[i] for i in close[:5]]
-
-
-def _not_found(state: _State, model_id: str) -> ModelNotFoundError:
-    ref = parse_model_id(model_id)
-    if ref.model is None:
-        return ModelNotFoundError(
-            f"{model_id!r} is a preset alone: its model and settings live on OpenRouter's side, "
-            "so the model catalog has no record of it. Requests with it are sent without "
-            "catalog checks; name the model too ('author/model@preset/slug') to have them.",
-            suggestions=[],
-        )
-    suggestions = _suggestions(ref.model, list(state.models))
-    hint = f" Close ids: {', '.join(suggestions)}." if suggestions else ""
-    account = (
-        " /models/user hides models that the account's provider and privacy settings exclude "
-        "(https://openrouter.ai/settings/privacy)."
-        if state.source.endswith(USER_MODELS)
-        else ""
-    )
-    return ModelNotFoundError(
-        f"Model {ref.model!r} is not in OpenRouter's model catalog ({len(state.models)} models "
-        f"from {state.source}).{hint} Check the id at https://openrouter.ai/models.{account}",
-        suggestions=suggestions,
-    )
-
-
-def _load_error(
-    exc: OpenRouterError, base_url: str, cache: disk_cache.CacheSettings
-) -> OpenRouterError:
-    where = (
-        f"no cached copy in {cache.directory}"
-        if cache.enabled
-        else f"the disk cache is disabled ({disk_cache.CACHE_TTL_ENV}=0)"
-    )
-    message = (
-        f"Could not load the OpenRouter model catalog from {base_url}: {exc.message} "
-        f"({where}). Check the network, base_url and API key; once loaded, the catalog is "
-        "cached on disk and used when OpenRouter cannot be reached."
-    )
-    error = type(exc)(message, **exc._state())
-    error.__cause__ = exc
-    return error
-
-
-def _age(seconds: float) -> str:
-    seconds = max(seconds, 0.0)
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
