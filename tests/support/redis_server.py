@@ -17,24 +17,41 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Any, NoReturn
 
 import pytest
 
-__all__ = ["RedisServer", "redis_server_binary"]
+__all__ = ["RedisServer", "redis_client_module", "redis_server_binary"]
+
+
+def _missing(message: str) -> NoReturn:
+    """Skip (a module or a test) for want of ``message``'s part; fail instead under CI=true."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{message}; under CI=true the Redis tests must run", pytrace=False)
+    pytest.skip(message, allow_module_level=True)
 
 
 def redis_server_binary() -> str:
     """The ``redis-server`` path; skips the test (fails it under CI=true) when there is none."""
     found = shutil.which("redis-server")
     if found is None:
-        message = (
+        _missing(
             "redis-server is not installed (apt-get install -y redis-server); .ci/run installs it"
         )
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
     return found
+
+
+def redis_client_module() -> ModuleType:
+    """The ``redis`` client (the ``[redis]`` extra, a dev dependency); skips without it, fails
+    under CI=true."""
+    try:
+        import redis
+    except ImportError:
+        _missing(
+            "the redis client is not installed (pip install 'langchain-openrouter-fenic[redis]')"
+        )
+    return redis
 
 
 def _free_port() -> int:

@@ -126,6 +126,88 @@ async def admit_all(loop: VirtualTimeLoop, limiter: AdaptiveRateLimiter, n: int)
     return sorted(await asyncio.gather(*(one() for _ in range(n))))
 
 
+# -- free when nothing limits ---------------------------------------------------------------
+class _CountingState:
+    """A limiter's state that counts its decisions: each one reserves a slot."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.decisions = inner, 0
+
+    def acquire(self, *args: Any, **kwargs: Any) -> Any:
+        self.decisions += 1
+        return self.inner.acquire(*args, **kwargs)
+
+    async def aacquire(self, *args: Any, **kwargs: Any) -> Any:
+        self.decisions += 1
+        return await self.inner.aacquire(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def counted(limiter: AdaptiveRateLimiter) -> _CountingState:
+    state = _CountingState(limiter._core.state)
+    limiter._core.state = state  # type: ignore[assignment]
+    return state
+
+
+def test_nothing_limits_so_nothing_waits_and_a_request_is_one_decision() -> None:
+    # the issue's 1,100 requests at concurrency 64 against an unlimited server, in virtual time
+    async def main(loop: VirtualTimeLoop) -> tuple[AdaptiveRateLimiter, int, float]:
+        limiter = virtual_limiter(loop)  # the defaults, as a fresh key's shared limiter has
+        state = counted(limiter)
+        gate = asyncio.Semaphore(64)
+
+        async def request() -> None:
+            async with gate:
+                await limiter.aacquire()
+                await asyncio.sleep(0.002)  # the server's answer
+                limiter.record_success()
+
+        await asyncio.gather(*(request() for _ in range(1100)))
+        return limiter, state.decisions, loop.time()
+
+    limiter, decisions, elapsed = run_virtual(main)
+    assert elapsed == pytest.approx(math.ceil(1100 / 64) * 0.002)  # only the server's time
+    assert decisions == 1100  # one slot reserved per request (the bound is 2 on average)
+    assert limiter.requests_per_minute == math.inf and not limiter.throttled
+
+
+def test_a_sequential_loop_waits_for_nothing_from_its_second_call_on() -> None:
+    clock = FakeClock()
+    limiter = fake_limiter(clock)
+    state = counted(limiter)
+    for _ in range(300):
+        limiter.acquire()
+        clock.sleep(0.001)  # the server's answer
+        limiter.record_success()
+    assert clock.now == pytest.approx(100.3)  # 300 answers, no pause between them
+    assert state.decisions == 300
+
+
+def test_a_fresh_keys_shared_limiter_is_unpaced() -> None:
+    limiter = shared_rate_limiter(f"sk-or-v1-free-path-{time.time_ns()}", "http://127.0.0.1:9/v1")
+    assert limiter.requests_per_minute == math.inf and limiter.window_budget is None
+    # a paced limiter (the old 600/min start) would refuse the second of these
+    assert all(limiter.acquire(blocking=False) for _ in range(200))
+
+
+def test_no_default_ceiling_a_fast_key_is_paced_from_what_it_was_let_through() -> None:
+    clock = FakeClock()
+    limiter = fake_limiter(clock)
+    for _ in range(2000):  # 5,000 requests/s for 0.4 s, every one answered
+        limiter.acquire()
+        limiter.record_success()
+        clock.sleep(0.0002)
+    limiter.acquire()
+    limiter.record_rate_limited()  # the first 429: 3/4 of what the server let through
+    assert limiter.requests_per_minute == pytest.approx(0.75 * 2000 * 60)  # 90,000/min
+    keep_busy(limiter)
+    for _ in range(100):  # the limit is still unknown: slow start, with nothing above it
+        limiter.record_success()
+    assert limiter.requests_per_minute == pytest.approx((0.75 * 2000 + 100) * 60)
+
+
 # -- pacing ---------------------------------------------------------------------------------
 def test_admissions_are_paced_at_the_rate() -> None:
     clock = FakeClock()

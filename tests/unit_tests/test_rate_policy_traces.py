@@ -28,6 +28,7 @@ from langchain_openrouter_fenic.rate_limits.policy import (
     Tuning,
 )
 from langchain_openrouter_fenic.rate_limits.redis_scripts import SCRIPT
+from tests.support.redis_server import redis_client_module
 
 START = 1_788_825_123.25  # an epoch: the script's day arithmetic needs a wall clock
 DEFAULT = Tuning(
@@ -159,8 +160,7 @@ def spent(limit: float, reset_in: float) -> Signal:
 
 @pytest.fixture
 def twin(redis_url: str) -> Any:
-    import redis
-
+    redis = redis_client_module()
     clients = []
 
     def make(tuning: Tuning = DEFAULT, key: str = "trace") -> Twin:
