@@ -35,17 +35,35 @@ FIRST_MODEL = (
 )
 
 
-def _seconds(code: str, checkout: Path, cache_dir: str) -> float:
-    timed = f"import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"
+def _run(code: str, checkout: Path, cache_dir: str) -> str:
+    """``code`` in a fresh interpreter that imports the package from ``checkout``: run from there,
+    since ``python -c`` puts the working directory ahead of ``PYTHONPATH`` (run from this
+    checkout, a compared one would import this one's package)."""
     env = {
         **os.environ,
         "PYTHONPATH": str(checkout),
         "LANGCHAIN_OPENROUTER_FENIC_CACHE_DIR": cache_dir,
     }
     out = subprocess.run(
-        [sys.executable, "-c", timed], capture_output=True, text=True, check=True, env=env
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=checkout,
     )
-    return float(out.stdout.strip())
+    return out.stdout.strip()
+
+
+def _seconds(code: str, checkout: Path, cache_dir: str) -> float:
+    timed = f"import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"
+    return float(_run(timed, checkout, cache_dir))
+
+
+def _check_imports_from(checkout: Path, cache_dir: str) -> None:
+    where = Path(_run(f"{IMPORT} as p; print(p.__file__)", checkout, cache_dir)).resolve()
+    if not where.is_relative_to(checkout):
+        raise SystemExit(f"{checkout}: the package was imported from {where}, not from there")
 
 
 def main() -> int:
@@ -61,6 +79,8 @@ def main() -> int:
     measures = {"floor": FLOOR, "import": IMPORT, "import + first model": FIRST_MODEL}
     samples: dict[tuple[str, str], list[float]] = {}
     with tempfile.TemporaryDirectory() as empty_cache:
+        for checkout in checkouts.values():
+            _check_imports_from(checkout, empty_cache)
         for _ in range(args.runs):
             for name, checkout in checkouts.items():
                 for measure, code in measures.items():
