@@ -185,7 +185,9 @@ def _dict_schema(schema: Mapping[str, Any]) -> OutputSchema:
 # strict-mode conversion
 
 
-def to_strict_json_schema(json_schema: Mapping[str, Any]) -> dict[str, Any]:
+def to_strict_json_schema(
+    json_schema: Mapping[str, Any], where: str = "with_structured_output"
+) -> dict[str, Any]:
     """Return a strict-mode-valid copy of ``json_schema`` (the input is not modified).
 
     Objects get ``additionalProperties: false`` and list every property in ``required``; a
@@ -196,11 +198,28 @@ def to_strict_json_schema(json_schema: Mapping[str, Any]) -> dict[str, Any]:
     Raises:
         ValueError: a map (``dict[str, X]``: an object with ``additionalProperties`` and no
             ``properties``), which strict mode cannot express: closing it would only allow
-            ``{}``. The message names the field and suggests ``strict=False``.
+            ``{}``. The message starts with ``where``, names the field and suggests
+            ``strict=False``.
     """
     root = copy.deepcopy(dict(json_schema))
-    strict: dict[str, Any] = _strict_node(root, root, frozenset(), ())
+    try:
+        strict: dict[str, Any] = _strict_node(root, root, frozenset(), ())
+    except _MapField as exc:
+        raise ValueError(
+            f"{where}: field {exc.field!r} is a map (dict[str, ...]: an object with "
+            "additionalProperties and no fixed properties). Strict mode requires "
+            "additionalProperties: false, which would let it hold only {}. Pass strict=False to "
+            "send the schema as written, or model it as a list of {key, value} objects."
+        ) from None
     return strict
+
+
+class _MapField(Exception):
+    """A map met in strict mode (:func:`to_strict_json_schema` words the error)."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
 
 
 def _strict_node(
@@ -243,13 +262,7 @@ def _refuse_maps(node: Mapping[str, Any], path: tuple[str, ...]) -> None:
     extra = node.get("additionalProperties")
     if node.get("properties") or extra is False or ("properties" in node and extra is None):
         return
-    field = ".".join(p for p in path if p) or "the schema itself"
-    raise ValueError(
-        f"with_structured_output: field {field!r} is a map (dict[str, ...]: an object with "
-        "additionalProperties and no fixed properties). Strict mode requires "
-        "additionalProperties: false, which would let it hold only {}. Pass strict=False to "
-        "send the schema as written, or model it as a list of {key, value} objects."
-    )
+    raise _MapField(".".join(p for p in path if p) or "the schema itself")
 
 
 def _is_object(node: Mapping[str, Any]) -> bool:

@@ -41,8 +41,28 @@ def format_tools(
                 continue
             if kind != "function" and "properties" not in tool:
                 raise ValueError(_bad_type(f"tools[{index}]", kind))
-        formatted.append(convert_to_openai_tool(tool, strict=strict))
+        if strict:
+            formatted.append(_strict_tool(convert_to_openai_tool(tool)))
+        else:
+            formatted.append(convert_to_openai_tool(tool, strict=strict))
     return formatted
+
+
+def _strict_tool(tool: dict[str, Any]) -> dict[str, Any]:
+    """``strict=True``: the parameters made strict-mode valid the way structured output makes
+    its schemas (every property required, optional ones nullable), and a map
+    (``dict[str, X]``) refused naming the field. LangChain's own strict conversion only adds
+    ``additionalProperties: false``, which leaves optional properties out of ``required``
+    (refused by strict mode) and closes a map to ``{}`` without a word."""
+    from ..structured_output.schema import to_strict_json_schema
+
+    function = dict(tool["function"])
+    parameters = function.get("parameters")
+    if isinstance(parameters, Mapping):
+        where = f"bind_tools(strict=True): tool {function.get('name')!r}"
+        function["parameters"] = to_strict_json_schema(parameters, where)
+    function["strict"] = True
+    return {**tool, "function": function}
 
 
 def tool_choice_param(
@@ -119,6 +139,12 @@ def _check_function(function: Mapping[str, Any], at: str) -> str:
             f"{at}.function.name={name!r}{length}: tool names are 1 to 64 letters, digits, "
             "'_' or '-' (e.g. 'get_weather')."
         )
+    description = function.get("description")
+    if description is not None and not isinstance(description, str):
+        raise ValueError(
+            f"{at} ({name!r}).function.description={description!r}: a string is expected "
+            "(it tells the model when to call the tool)."
+        )
     where = f"{at} ({name!r}).function.parameters"
     if "parameters" not in function:
         raise ValueError(
@@ -139,9 +165,21 @@ def _check_function(function: Mapping[str, Any], at: str) -> str:
             f"{where}.properties={properties!r}: a dict of argument name -> JSON schema is "
             "expected."
         )
+    for key, schema in properties.items():
+        if not isinstance(schema, (Mapping, bool)):
+            raise ValueError(
+                f"{where}.properties[{key!r}]={schema!r}: each argument needs a JSON schema, "
+                "e.g. {'type': 'string'}."
+            )
     required = parameters.get("required", [])
     if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
         raise ValueError(f"{where}.required={required!r}: a list of property names is expected.")
+    unknown = [r for r in required if r not in properties]
+    if unknown:
+        raise ValueError(
+            f"{where}.required names {unknown}, which are not in its properties "
+            f"({sorted(properties)}); add them to properties or drop them from required."
+        )
     from ..structured_output.schema import check_refs  # pure; the same rule as schemas
 
     check_refs(parameters, f"{where}:")

@@ -17,6 +17,7 @@ from langchain_core.messages import (
     ToolMessage,
 )
 from langchain_core.rate_limiters import BaseRateLimiter
+from pydantic import BaseModel
 
 from langchain_openrouter_fenic import ChatOpenRouter, ToolsUnsupportedError
 from tests.support.emulator import OpenRouterEmulator
@@ -77,6 +78,12 @@ BAD_TOOLS: list[tuple[str, list[Any], Any, list[str]]] = [
      ["parameters.type='array'", "tool arguments are a JSON object"]),
     ("required-not-a-list", [_fn("f", {**OBJECT, "required": "city"})], None,
      ["parameters.required='city'", "list of property names"]),
+    ("required-names-no-property", [_fn("f", {**OBJECT, "required": ["town"]})], None,
+     ["parameters.required names ['town']", "not in its properties (['city'])"]),
+    ("property-not-a-schema", [_fn("f", {"type": "object", "properties": {"city": "string"}})],
+     None, ["parameters.properties['city']='string'", "{'type': 'string'}"]),
+    ("description-not-a-string", [_fn("f", OBJECT, description=["weather"])], None,
+     ["tools[0] ('f').function.description=['weather']", "a string is expected"]),
     ("unresolvable-ref", [_fn("f", {"type": "object",
                                     "properties": {"city": {"$ref": "#/$defs/City"}}})], None,
      ["tools[0] ('f').function.parameters: $ref '#/$defs/City' at #/properties/city", "'$defs'"]),
@@ -167,6 +174,44 @@ def test_bind_tools_allows_a_duplicate_name_until_it_is_sent(emu: OpenRouterEmul
     with pytest.raises(ValueError, match="two tools are named 'get_weather'"):
         bound.invoke("weather?")
     assert emu.chat_requests() == []
+
+
+class Scores(BaseModel):
+    """Scores per name."""
+
+    title: str
+    scores: dict[str, float]
+
+
+class Search(BaseModel):
+    """Search the web."""
+
+    query: str
+    limit: int | None = None
+
+
+def test_bind_tools_strict_refuses_a_map_naming_the_field(emu: OpenRouterEmulator) -> None:
+    """Strict mode would close ``dict[str, float]`` to ``{}``: refused, never emptied."""
+    with pytest.raises(ValueError) as caught:
+        make(emu).bind_tools([Scores], strict=True)
+    message = str(caught.value)
+    assert "bind_tools(strict=True): tool 'Scores': field 'scores' is a map" in message
+    assert "strict=False" in message
+    assert emu.chat_requests() == []
+    make(emu).bind_tools([Scores]).invoke("Score 'a'.")  # not strict: the value schema is kept
+    parameters = emu.chat_requests()[-1].json["tools"][0]["function"]["parameters"]
+    assert parameters["properties"]["scores"]["additionalProperties"] == {"type": "number"}
+
+
+def test_bind_tools_strict_sends_a_schema_strict_mode_accepts(emu: OpenRouterEmulator) -> None:
+    """Every property required, the optional one nullable, objects closed."""
+    make(emu).bind_tools([Search], strict=True).invoke("Search for news.")
+    function = emu.chat_requests()[-1].json["tools"][0]["function"]
+    parameters = function["parameters"]
+    assert function["strict"] is True
+    assert parameters["additionalProperties"] is False
+    assert sorted(parameters["required"]) == ["limit", "query"]
+    assert {"type": "null"} in parameters["properties"]["limit"]["anyOf"]
 
 
 def test_server_tools_pass_through(emu: OpenRouterEmulator) -> None:
