@@ -2,6 +2,9 @@
 
 The emulator runs in a third process; each prompt carries a nonce that the emulator echoes, so
 an answer read by the wrong process (a pooled connection shared across the fork) is caught.
+Whether answers actually cross depends on timing; the emulator's log of which connection
+carried each request does not: a connection that carried requests of two processes is the
+parent's pooled socket reused in a child, however the timing fell.
 """
 
 from __future__ import annotations
@@ -9,16 +12,17 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import select
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from langchain_openrouter_fenic import ChatOpenRouter
 from langchain_openrouter_fenic.catalog import ModelCatalog
-from tests.support.emulator_process import echoed, emulator_process
+from tests.support.emulator_process import EmulatorURL, echoed, emulator_process
 from tests.support.forking import run_forked
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX-only")
@@ -29,13 +33,33 @@ CALLS = 40
 
 
 @pytest.fixture(scope="module")
-def url() -> Iterator[str]:
+def emulator_url() -> Iterator[EmulatorURL]:
     with emulator_process() as base_url:
         yield base_url
 
 
+@pytest.fixture
+def url(emulator_url: EmulatorURL) -> EmulatorURL:
+    emulator_url.chat_log()  # what earlier tests sent is not this test's
+    return emulator_url
+
+
+def shared_connections(url: EmulatorURL, process_of: Callable[[str], str]) -> dict[int, list[str]]:
+    """The connections that carried chat requests of more than one process (by prompt)."""
+    senders: dict[int, set[str]] = {}
+    for connection, prompt in url.chat_log():
+        senders.setdefault(connection, set()).add(process_of(prompt))
+    return {c: sorted(who) for c, who in senders.items() if len(who) > 1}
+
+
+def child_or_parent(prompt: str) -> str:
+    return "child" if prompt.startswith(("child", "locked")) else "parent"
+
+
 def make(url: str, **options: Any) -> ChatOpenRouter:
-    return ChatOpenRouter(model=MODEL, api_key=KEY, base_url=url, max_retries=0, **options)
+    # a timeout: an answer another process read off a shared socket fails the call, not the suite
+    options = {"max_retries": 0, "timeout": 30, **options}
+    return ChatOpenRouter(model=MODEL, api_key=KEY, base_url=url, **options)
 
 
 def ask_many(llm: ChatOpenRouter, who: str, calls: int = CALLS) -> dict[str, Any]:
@@ -66,14 +90,20 @@ async def aask_many(llm: ChatOpenRouter, who: str, calls: int) -> list[str]:
     return wrong
 
 
-def test_after_os_fork_each_process_reads_only_its_own_answers(url: str) -> None:
+def test_after_os_fork_each_process_reads_only_its_own_answers(url: EmulatorURL) -> None:
     llm = make(url)
     assert llm.invoke("warm up the pool").content == echoed("warm up the pool")
     parent_transport, parent_limiter = llm._transport, llm.rate_limiter
     parent_catalog = llm.catalog
 
+    first_r, first_w = os.pipe()
+
     def child() -> dict[str, Any]:
-        report = ask_many(llm, "child")
+        # the first call alone, so that a pooled socket inherited from the parent would be
+        # reused (it is idle): the connection log then shows it whatever the timing
+        report = ask_many(llm, "child-first", 1)
+        os.write(first_w, b".")
+        report["wrong"] += ask_many(llm, "child")["wrong"]  # and then side by side
         fresh = make(url)
         report["wrong"] += ask_many(fresh, "child-new", 6)["wrong"]
         report["wrong"] += asyncio.run(aask_many(llm, "child", 4))
@@ -84,9 +114,18 @@ def test_after_os_fork_each_process_reads_only_its_own_answers(url: str) -> None
         report["parent_catalog"] = fresh.catalog is parent_catalog
         return report
 
-    child_report, parent_report = run_forked(child, lambda: ask_many(llm, "parent"))
+    def parent() -> dict[str, Any]:
+        select.select([first_r], [], [], 30)  # until the child's first answer
+        return ask_many(llm, "parent")
+
+    try:
+        child_report, parent_report = run_forked(child, parent)
+    finally:
+        os.close(first_r)
+        os.close(first_w)
     assert parent_report["wrong"] == []
     assert child_report["wrong"] == []
+    assert shared_connections(url, child_or_parent) == {}
     # the child starts with registries of its own, and old and new models share them there
     assert not child_report["same_transport"]
     assert not child_report["old_model_same_transport"]
@@ -108,21 +147,29 @@ def _pool_task(i: int) -> tuple[str, str]:
     return prompt, str(_POOL_MODEL.invoke(prompt).content)
 
 
-def test_multiprocessing_fork_pool_workers_read_only_their_own_answers(url: str) -> None:
+def worker_or_parent(prompt: str) -> str:
+    """A pool worker's prompts carry its pid; everything else was sent by the parent."""
+    return prompt.split("-")[1] if prompt.startswith("worker-") else "parent"
+
+
+def test_multiprocessing_fork_pool_workers_read_only_their_own_answers(url: EmulatorURL) -> None:
     global _POOL_MODEL
     _POOL_MODEL = make(url)
     try:
         assert _POOL_MODEL.invoke("warm").content == echoed("warm")
         context = multiprocessing.get_context("fork")
         with context.Pool(2) as pool:
-            pending = pool.map_async(_pool_task, range(CALLS))
+            # first alone (the parent's idle pooled socket, were it inherited, is reused: the
+            # connection log shows it whatever the timing), then side by side with the parent
+            answers = pool.map(_pool_task, range(2), chunksize=1)
+            pending = pool.map_async(_pool_task, range(2, CALLS))
             mine = ask_many(_POOL_MODEL, "pool-parent")  # the parent keeps calling meanwhile
-            answers = pending.get(timeout=120)
+            answers += pending.get(timeout=120)
     finally:
         _POOL_MODEL = None
     assert mine["wrong"] == []
     assert [(p, t) for p, t in answers if t != echoed(p)] == []
-    assert len({p.split("-")[1] for p, _ in answers}) >= 1
+    assert shared_connections(url, worker_or_parent) == {}
 
 
 def test_a_fork_during_a_catalog_load_does_not_wait_for_the_parents_thread(url: str) -> None:
@@ -167,7 +214,9 @@ def _held_locks(llm: ChatOpenRouter) -> list[Any]:
     ]
 
 
-def test_a_child_forked_while_other_threads_hold_the_locks_does_not_deadlock(url: str) -> None:
+def test_a_child_forked_while_other_threads_hold_the_locks_does_not_deadlock(
+    url: EmulatorURL,
+) -> None:
     llm = make(url)
     llm.invoke("warm")
     locks = _held_locks(llm)
@@ -199,3 +248,4 @@ def test_a_child_forked_while_other_threads_hold_the_locks_does_not_deadlock(url
         release.set()
         holder.join(10)
     assert child_wrong == []
+    assert shared_connections(url, child_or_parent) == {}

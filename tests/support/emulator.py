@@ -78,6 +78,7 @@ class RecordedRequest:
     query: dict[str, str]
     headers: dict[str, str]  # lower-case names
     body: bytes = field(repr=False, default=b"")
+    connection: int = 0  # the connection that carried it (numbered from 1 by the server)
 
     @cached_property
     def json(self) -> Any:
@@ -298,7 +299,12 @@ class OpenRouterEmulator:
 
     def _route(self, request: HttpRequest) -> tuple[Wire, float]:
         recorded = RecordedRequest(
-            request.method, request.path, request.query, request.headers, request.body
+            request.method,
+            request.path,
+            request.query,
+            request.headers,
+            request.body,
+            request.connection,
         )
         with self._lock:
             self.requests.append(recorded)

@@ -10,6 +10,7 @@ mid-response are normal here and never print tracebacks.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import socket
 import socketserver
 import threading
@@ -43,6 +44,7 @@ class HttpRequest:
     query: dict[str, str]
     headers: dict[str, str]  # lower-case names
     body: bytes
+    connection: int = 0  # which connection carried it (numbered by the server, from 1)
 
 
 def read_request(rfile: BinaryIO) -> HttpRequest | None:
@@ -135,11 +137,13 @@ class _Handler(socketserver.BaseRequestHandler):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         rfile = sock.makefile("rb")
         self.server.track(sock, True)
+        connection = next(self.server.connection_numbers)
         try:
             while True:
                 request = read_request(rfile)
                 if request is None:
                     return
+                request.connection = connection
                 wire, interval = self.server.respond(request)
                 if not write_wire(sock, wire, interval=interval):
                     return
@@ -170,6 +174,8 @@ class LoopbackServer(socketserver.ThreadingTCPServer):
         self.respond = respond
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
+        # a connection's number tells which process sent a request (fork tests)
+        self.connection_numbers = itertools.count(1)
 
     def track(self, sock: socket.socket, is_open: bool) -> None:
         with self._open_lock:
