@@ -611,7 +611,8 @@ def test_a_higher_rate_wakes_waiting_threads_early() -> None:
     time.sleep(0.05)
     limiter.record_success()  # slow start doubles the rate: the waiter's slot moves to 0.5 s
     waiter.join(timeout=5)
-    assert 0.4 < time.monotonic() - started < 0.8
+    # 0.5 s when woken by the new plan, 1.0 s if not: room above 0.5 for a loaded machine
+    assert 0.4 < time.monotonic() - started < 0.95
 
 
 # -- the benchmark goals, simulated in virtual time -----------------------------------------
