@@ -64,6 +64,7 @@ def test_ttl_zero_disables_the_disk_cache() -> None:
     settings = settings_from_env({CACHE_DIR_ENV: "/tmp/x", CACHE_TTL_ENV: "0"}, "linux")
     assert settings.directory is None
     assert not settings.enabled
+    assert settings.memory_ttl == 3600.0  # the copy in memory still refreshes hourly
 
 
 @pytest.mark.parametrize("bad", ["soon", "-5", "nan"])
