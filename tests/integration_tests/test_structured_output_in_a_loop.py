@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -229,13 +230,20 @@ def test_an_async_agent_with_a_response_format_never_stalls_the_loop(
 
 
 async def test_tools_bound_in_a_loop_are_checked_before_the_first_request(
-    slow: OpenRouterEmulator,
+    slow: OpenRouterEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     bound = _llm(slow, UNSUPPORTED_MODEL).bind_tools([get_weather])  # no fetch, no error yet
     assert slow.requests == []
     with pytest.raises(ToolsUnsupportedError, match=rf"{UNSUPPORTED_MODEL}.*does not list tools"):
         await bound.ainvoke("What is the weather in Paris?")
     assert slow.count("/models/user") == 1 and slow.chat_requests() == []
+    # a new process with no disk copy: bound in the loop again, checked by a sync request
+    ModelCatalog.clear_shared()
+    monkeypatch.setenv("LANGCHAIN_OPENROUTER_FENIC_CACHE_DIR", str(tmp_path))
+    rebound = _llm(slow, UNSUPPORTED_MODEL).bind_tools([get_weather])
+    with pytest.raises(ToolsUnsupportedError, match="does not list tools"):
+        await asyncio.to_thread(rebound.invoke, "What is the weather in Paris?")
+    assert slow.count("/models/user") == 2 and slow.chat_requests() == []
     # with the catalog now at hand, bind_tools fails fast again
     with pytest.raises(ToolsUnsupportedError):
         _llm(slow, UNSUPPORTED_MODEL).bind_tools([get_weather])
