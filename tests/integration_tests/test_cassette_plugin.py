@@ -234,7 +234,7 @@ def test_the_plugin_leaves_other_tests_alone(
     pytester.runpytest(*QUIET, "--record-mode=rewrite").assert_outcomes(passed=1)
     text = (pytester.path / "cassettes" / "test_other" / "test_other.yaml").read_text()
     # vcrpy as configured by the project, untouched: the catalog is in, headers are not scrubbed
-    assert "/models/user" in text and "user-agent" in text
+    assert "/models/user" in text and "user-agent" in text.lower()  # name case varies by vcrpy
 
 
 def test_installing_the_package_imports_nothing_heavy_into_other_suites(tmp_path: Path) -> None:

@@ -103,7 +103,7 @@ def _shift_hour_back(text: str, reset_ms: int) -> str:
     doc = yaml.safe_load(text)
     (interaction,) = doc["interactions"]
     headers = interaction["response"]["headers"]
-    # vcrpy 7 keeps the header names' case as sent ("Date"), later releases lower-case them
+    # older vcrpy releases keep header names' case as sent ("Date"), later ones lower-case them
     name = next(n for n in headers if n.lower() == "date")
     sent = parsedate_to_datetime(headers[name][0]).timestamp()
     earlier = datetime.fromtimestamp(sent - 3600, tz=timezone.utc)

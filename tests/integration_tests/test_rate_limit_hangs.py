@@ -86,7 +86,8 @@ def test_a_429_with_budget_remaining_pauses_no_model_of_the_key(
 def _paused_for_20_s(emulator: OpenRouterEmulator, llm: ChatOpenRouter) -> None:
     """A 429 whose window resets in 20 s: raised at once (20 > 2) and the limiter pauses."""
     emulator.enqueue(Reply.rate_limited(limit=20, remaining=0, reset_ms=reset_in(20)))
-    with pytest.raises(errors.RateLimitError, match=r"in 2\d s.*max_rate_limit_wait=2 s"):
+    # "in 19 s" when the machine is slow between building the reply and reading it
+    with pytest.raises(errors.RateLimitError, match=r"in (1\d|20) s.*max_rate_limit_wait=2 s"):
         llm.invoke("hi")
     assert len(emulator.chat_requests()) == 1
 
@@ -159,6 +160,6 @@ def test_another_langchain_model_gets_the_bound_too() -> None:
         messages=iter([AIMessage("never")]), rate_limiter=limiter.with_max_wait(2)
     )
     started = time.monotonic()
-    with pytest.raises(errors.RateLimitError, match=r"in 20 s.*max_rate_limit_wait=2 s"):
+    with pytest.raises(errors.RateLimitError, match=r"in (19|20) s.*max_rate_limit_wait=2 s"):
         finishes_within(30, lambda: other.invoke("hi"))
     assert time.monotonic() - started < AT_ONCE
