@@ -548,7 +548,7 @@ def test_a_call_error_pydantic_cannot_rebuild_by_name_keeps_its_message() -> Non
 
     from pydantic import BaseModel
 
-    from langchain_openrouter_fenic.settings import _rebuilt
+    from langchain_openrouter_fenic.settings.reading import _rebuilt
 
     class Names(BaseModel):
         names: Sequence[str]
