@@ -44,21 +44,40 @@ def to_openrouter_messages(messages: Sequence[BaseMessage]) -> list[dict[str, An
             "llm.invoke([HumanMessage('Hello')])."
         )
     out = []
+    answerable: set[str] = set()  # ids of the tool calls made so far
     for index, message in enumerate(messages):
         try:
             out.append(to_openrouter_message(message))
+            _check_tool_result(message, answerable)
         except ValueError as exc:
             raise ValueError(f"messages[{index}] ({type(message).__name__}): {exc}") from None
     return out
+
+
+def _check_tool_result(message: BaseMessage, answerable: set[str]) -> None:
+    """A ToolMessage must answer a tool call of an earlier AIMessage: providers refuse a tool
+    result whose call is not in the history (OpenAI and Anthropic answer 400), which is what a
+    history trimmed between a call and its result sends."""
+    if isinstance(message, AIMessage):
+        calls = [*message.tool_calls, *message.invalid_tool_calls]
+        answerable.update(str(call["id"]) for call in calls if call.get("id"))
+    elif isinstance(message, ToolMessage) and message.tool_call_id not in answerable:
+        made = sorted(answerable) or "none"
+        raise ValueError(
+            f"tool_call_id={message.tool_call_id!r} answers no tool call of an earlier AIMessage "
+            f"(the calls made: {made}), and providers refuse a tool result without its call. "
+            "Keep the AIMessage whose tool_calls it answers (a trimmed history must not cut "
+            "between them), or drop the ToolMessage."
+        )
 
 
 def to_openrouter_message(message: BaseMessage) -> dict[str, Any]:
     """One LangChain message as an OpenRouter message dict."""
     if isinstance(message, SystemMessage):
         role = message.additional_kwargs.get("__openai_role__", "system")
-        out: dict[str, Any] = {"role": role, "content": _content(message.content)}
+        out: dict[str, Any] = {"role": role, "content": _some_content(message.content)}
     elif isinstance(message, HumanMessage):
-        out = {"role": "user", "content": _content(message.content)}
+        out = {"role": "user", "content": _some_content(message.content)}
     elif isinstance(message, AIMessage):
         out = _assistant(message)
     elif isinstance(message, ToolMessage):
@@ -187,6 +206,17 @@ def _tool_content(content: str | list[Any]) -> str | list[dict[str, Any]]:
     return parts
 
 
+def _some_content(content: str | list[Any]) -> str | list[dict[str, Any]]:
+    """A user or system message's content, which may not be an empty list of parts."""
+    parts = _content(content)
+    if isinstance(parts, list) and not parts:
+        raise ValueError(
+            "the message has no content parts (an empty list, or only empty text parts); "
+            "give it text, or leave the message out."
+        )
+    return parts
+
+
 def _content(content: str | list[Any]) -> str | list[dict[str, Any]]:
     if isinstance(content, str):
         return content
@@ -194,7 +224,7 @@ def _content(content: str | list[Any]) -> str | list[dict[str, Any]]:
 
 
 def _is_empty_text(part: Any) -> bool:
-    return isinstance(part, Mapping) and part.get("type") == "text" and not part.get("text")
+    return isinstance(part, Mapping) and part.get("type") == "text" and part.get("text") == ""
 
 
 def _part(part: Any) -> dict[str, Any]:
@@ -204,7 +234,12 @@ def _part(part: Any) -> dict[str, Any]:
         raise ValueError(f"Unsupported message content part {part!r}: use a str or a dict.")
     kind = part.get("type")
     if kind == "text":
-        return _with_marker({"type": "text", "text": part.get("text", "")}, part)
+        if not isinstance(part.get("text"), str):
+            raise ValueError(
+                f"a text part needs its text as a string (got {part.get('text')!r}): "
+                "{'type': 'text', 'text': 'Hello'}."
+            )
+        return _with_marker({"type": "text", "text": part["text"]}, part)
     if kind == "text-plain":
         return _with_marker(_plain_text_block(part), part)
     if kind in ("image", "file", "audio", "video") and _is_standard_block(part):
