@@ -352,8 +352,11 @@ def on_success(s: State, t: Tuning, now: float, ticket: Ticket | None) -> None:
 
 def _maybe_increase(s: State, t: Tuning, now: float, ticket: Ticket | None) -> None:
     slow_start = s.fail == 0
-    # a success proves the rate it was paced at (slow start: one doubling ago is enough)
-    proven = s.rate / 2 if slow_start else s.rate
+    # a success proves the rate it was paced at: slow start, one doubling ago is enough; later,
+    # one re-plan ago (a smaller increase keeps the slots already granted, and a queue of
+    # callers drains them for seconds before a slot at the new pace completes: requiring the
+    # current pace would hold each small step back for as long)
+    proven = s.rate / 2 if slow_start else s.rate / REPLAN_GROWTH
     if ticket is not None and ticket.rate < proven:
         return
     s.streak = s.streak + 1

@@ -194,7 +194,7 @@ end
 
 local function maybe_increase(tk)
   local slow_start = s.fail == 0
-  local proven = s.rate
+  local proven = s.rate / REPLAN_GROWTH
   if slow_start then proven = s.rate / 2 end
   if tk ~= nil and tk.rate < proven then return end
   s.streak = s.streak + 1

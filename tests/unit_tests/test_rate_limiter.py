@@ -461,6 +461,28 @@ def test_recovery_comes_from_completed_successes_not_admissions() -> None:
     assert limiter.requests_per_minute == pytest.approx(546)
 
 
+def test_a_queue_of_callers_does_not_hold_the_recovery_back() -> None:
+    # 32 callers always waiting: slots are granted seconds ahead, so a success of a slot paced
+    # at the current rate comes only after the queue drains; each small increase must not wait
+    # for that (it held a shared limiter at 0.6 R for a minute after the discovery burst)
+    async def main(loop: VirtualTimeLoop) -> float:
+        limiter = virtual_limiter(loop, requests_per_minute=600)
+        await limiter.aacquire()
+        limiter.record_rate_limited()  # a paced 429: 600/min failed, down to 450
+        stop = loop.time() + 20.0
+
+        async def caller() -> None:
+            while loop.time() < stop:
+                await limiter.aacquire()
+                await asyncio.sleep(0.003)  # the server's answer
+                limiter.record_success()
+
+        await asyncio.gather(*(caller() for _ in range(32)))
+        return limiter.requests_per_minute
+
+    assert run_virtual(main) > 600  # past the rate that failed (one step per slot: ~570)
+
+
 def test_no_increase_while_a_pause_is_active() -> None:
     clock = FakeClock()
     limiter = fake_limiter(clock, requests_per_minute=600)
