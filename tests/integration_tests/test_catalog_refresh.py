@@ -136,9 +136,9 @@ def test_one_503_on_the_catalog_is_retried(emu: OpenRouterEmulator) -> None:
 
 
 async def test_async_catalog_reads_are_retried_after_a_429_reset(emu: OpenRouterEmulator) -> None:
+    started = time.monotonic()  # before the reset is set: a slow set-up cannot shorten the wait
     reset_ms = int((time.time() + 0.3) * 1000)
     emu.set_get_reply("/models/user", Reply.rate_limited(reset_ms=reset_ms), times=1)
-    started = time.monotonic()
     assert (await _llm(emu, max_retries=1).amodel_info()).id == "openai/gpt-4o"
     assert time.monotonic() - started >= 0.2  # it waited for the reset it was given
     assert emu.count("/models/user") == 2
