@@ -452,8 +452,10 @@ def test_concurrent_failures_are_shared_then_retried(
     server.fail["/models/user"] = 503
     catalog = _catalog(server, cache_dir)
     errors: list[BaseException] = []
+    barrier = threading.Barrier(20)  # all arrive while the load (3 sends, 0.6 s) is in flight
 
     def use() -> None:
+        barrier.wait()
         try:
             catalog.get("openai/gpt-4o")
         except OpenRouterError as exc:
