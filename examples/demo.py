@@ -118,10 +118,13 @@ class Demo:
         try:
             self.llm(model, max_retries=0).invoke("Tell me a joke.")
         except OpenRouterError as err:
-            facts = f"status {err.status_code}, provider {err.provider_name!r}"
-            if err.retry_after is not None:
-                facts += f", retry_after {err.retry_after:g} s"
-            say(f"{type(err).__name__}: {facts}")
+            sent = err.status_code is not None
+            facts = [
+                f"status {err.status_code}" if sent else "raised before the chat request was sent",
+                f"provider {err.provider_name!r}" if err.provider_name else "",
+                f"retry_after {err.retry_after:g} s" if err.retry_after is not None else "",
+            ]
+            say(f"{type(err).__name__}: {', '.join(fact for fact in facts if fact)}")
             say(str(err), indent=6)
         else:
             say("(no error this time)")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.emulator import running_emulator
 from tests.tools import build_demo_replay
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,3 +102,48 @@ def test_the_demo_sources_import_no_dev_dependency(script: str) -> None:
         if isinstance(node, ast.ImportFrom) and node.module
     }
     assert not imported & set(DEV_ONLY)
+
+
+def test_the_live_path_runs_every_step_against_the_service(tmp_path: Path) -> None:
+    # with a key the demo talks to OpenRouter itself; here the emulator stands in for it
+    key = "sk-or-v1-" + "d3" * 32
+    with running_emulator(api_key=key) as service:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OPENROUTER_")}
+        env.update(
+            OPENROUTER_API_KEY=key,
+            OPENROUTER_API_BASE=service.url,
+            LANGCHAIN_OPENROUTER_FENIC_CACHE_DIR=str(tmp_path),
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", _GUARDED_RUN, ",".join(DEV_ONLY), str(EXAMPLES / "demo.py")],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=120,
+        )
+        chats = [r.json for r in service.chat_requests()]
+        url = service.url
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = " ".join(done.stdout.split())
+    assert out.startswith("live: OpenRouter, with OPENROUTER_API_KEY")
+    # 1. the catalog's choice, from the live catalog and /endpoints
+    assert "openai/gpt-4o-mini -> json_schema" in out
+    assert "anthropic/claude-3.7-sonnet -> forced tool" in out
+    # 2. the live error is a typo, caught against the catalog before a chat request, with advice
+    assert "ModelNotFoundError: raised before the chat request was sent" in out
+    assert "Close ids: openai/gpt-4o-mini" in out
+    # 3. the stream and 4. the profile, as the service received them
+    assert "served by Emulated as anthropic/claude-sonnet-4.5" in out
+    assert "cost $0." in out and "(usage.cost, exact)" in out
+    assert [c["model"] for c in chats] == ["anthropic/claude-sonnet-4.5"] * 2
+    assert chats[0]["stream"] is True and chats[0]["reasoning"] == {"effort": "low"}
+    assert chats[1]["reasoning"] == {"effort": "high"}
+    assert chats[1]["provider"] == {
+        "order": ["amazon-bedrock", "anthropic"],
+        "data_collection": "deny",
+    }
+    # 5. explain, live: the providers from /endpoints
+    assert "Catalog live, from " + url in out
+    assert "Providers (3, from /endpoints)" in out
+    assert " None" not in out and key not in done.stdout + done.stderr
