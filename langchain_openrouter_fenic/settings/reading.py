@@ -294,6 +294,7 @@ def read_call(kwargs: Mapping[str, Any], stop: Any = None, *, bind: bool = False
     ``stop`` is LangChain's separate stop argument; ``bind`` only words the messages for
     ``bind(...)``. Raises ValueError naming the argument and the fix, before anything is sent.
     """
+    from ..wire.response_format import check_response_format
     from ..wire.tools import check_tool_arguments
 
     source = _Source("bind") if bind else _PER_CALL
@@ -302,6 +303,8 @@ def read_call(kwargs: Mapping[str, Any], stop: Any = None, *, bind: bool = False
         typed["stop"] = stop
     settings = _validated(typed, source)
     check_tool_arguments(body, source.label, unique=not bind)  # see check_tools
+    if "response_format" in body:
+        check_response_format(body["response_format"], source.label)
     model = special.get("model")
     if model is not None:
         check_model_id(model, source.label("model"))
@@ -322,6 +325,7 @@ def read_model_kwargs(
     ``given`` holds the constructor's own arguments: a setting given both there and in
     ``model_kwargs`` is an error. Settings are checked as per-call ones are.
     """
+    from ..wire.response_format import check_response_format
     from ..wire.tools import check_tool_arguments
 
     source = _Source("model_kwargs")
@@ -341,4 +345,6 @@ def read_model_kwargs(
             )
     validated = _validated(typed, source)
     check_tool_arguments(body, source.label)
+    if "response_format" in body:
+        check_response_format(body["response_format"], source.label)
     return {name: getattr(validated, name) for name in validated.model_fields_set}, body

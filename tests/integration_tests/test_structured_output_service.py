@@ -172,6 +172,34 @@ def test_bind_tools_over_the_real_catalog_never_sends_an_unlisted_parameter(
     assert sorted(sent_parallel) == sorted(m for m in LISTED if "parallel_tool_calls" in LISTED[m])
 
 
+def test_json_mode_over_the_real_catalog_never_sends_an_unlisted_parameter(
+    emu: OpenRouterEmulator,
+) -> None:
+    """``method="json_mode"`` sends ``response_format: json_object`` with require_parameters:
+    every model that lists ``response_format`` is served; the others are refused up front."""
+    served, refused, failures = 0, 0, []
+    for model_id in LISTED:
+        llm = make(emu, model_id, **SAMPLING)
+        try:
+            structured = llm.with_structured_output(method="json_mode")
+        except StructuredOutputUnsupportedError:
+            refused += 1
+            continue
+        try:
+            result = structured.invoke('Answer in JSON: {"answer": "yes", "confidence": 0.9}')
+            assert isinstance(result, dict)
+            served += 1
+        except Exception as exc:
+            failures.append((model_id, repr(exc)[:200]))
+    assert failures == []
+    listing = sum("response_format" in LISTED[m] for m in LISTED)
+    assert (served, refused) == (listing, len(LISTED) - listing)
+    assert _violations(emu) == []
+    bodies = [r.json for r in emu.chat_requests()]
+    assert all(b["response_format"] == {"type": "json_object"} for b in bodies)
+    assert all(b["provider"]["require_parameters"] is True for b in bodies)
+
+
 def test_the_emulator_refuses_what_the_old_request_sent(emu: OpenRouterEmulator) -> None:
     """The class of bug: parallel_tool_calls with require_parameters on Claude is a 404."""
     body = {

@@ -255,6 +255,61 @@ def _a_model_with_tools_but_no_tool_choice() -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# a response_format given directly (with_structured_output builds its own)
+
+SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}}}
+BAD_RESPONSE_FORMATS: list[tuple[str, Any, list[str]]] = [
+    ("not-a-dict", "json", ["response_format='json'", "a dict is expected"]),
+    ("bogus-type", {"type": "bogus"}, ["response_format.type='bogus'", "'json_schema'"]),
+    ("json-schema-missing", {"type": "json_schema"},
+     ["response_format.json_schema=None", "missing"]),
+    ("bad-name", {"type": "json_schema", "json_schema": {"name": "my answer", "schema": SCHEMA}},
+     ["json_schema.name='my answer'", "1 to 64 letters"]),
+    ("schema-missing", {"type": "json_schema", "json_schema": {"name": "answer"}},
+     ["json_schema.schema=None", "a JSON schema"]),
+    ("strict-not-bool", {"type": "json_schema",
+                         "json_schema": {"name": "a", "schema": SCHEMA, "strict": "yes"}},
+     ["json_schema.strict='yes'", "True or False"]),
+    ("unresolvable-ref", {"type": "json_schema", "json_schema": {"name": "a", "schema": {
+        "type": "object", "properties": {"city": {"$ref": "#/$defs/City"}}}}},
+     ["$ref '#/$defs/City' at #/properties/city"]),
+]  # fmt: skip
+
+
+def _response_format_via(path: str, emu: OpenRouterEmulator, value: Any) -> None:
+    if path == "constructor":  # not a field: read as model_kwargs
+        make(emu, response_format=value)
+    elif path == "model_kwargs":
+        make(emu, model_kwargs={"response_format": value})
+    elif path == "bind":
+        make(emu).bind(response_format=value)
+    else:
+        make(emu).invoke("Answer in JSON.", response_format=value)
+
+
+@pytest.mark.parametrize("path", ["constructor", "model_kwargs", "bind", "invoke"])
+@pytest.mark.parametrize(("value", "words"), [c[1:] for c in BAD_RESPONSE_FORMATS],
+                         ids=[c[0] for c in BAD_RESPONSE_FORMATS])  # fmt: skip
+def test_a_bad_response_format_is_refused_on_every_path(
+    emu: OpenRouterEmulator, path: str, value: Any, words: list[str]
+) -> None:
+    with pytest.raises(ValueError) as caught:
+        _response_format_via(path, emu, value)
+    for word in words:
+        if path in ("constructor", "model_kwargs") and word.startswith("response_format"):
+            word = "model_kwargs['response_format']" + word[len("response_format") :]
+        assert word in str(caught.value), (word, str(caught.value))
+    assert emu.requests == []
+
+
+def test_a_good_response_format_is_sent_as_given(emu: OpenRouterEmulator) -> None:
+    value = {"type": "json_schema",
+             "json_schema": {"name": "answer", "schema": SCHEMA, "strict": False}}  # fmt: skip
+    make(emu).invoke("Answer in JSON.", response_format=value)
+    assert emu.chat_requests()[-1].json["response_format"] == value
+
+
+# --------------------------------------------------------------------------------------------
 # messages: checked before any network call, the catalog fetch included
 
 B64_TEXT = base64.b64encode(b"Notes: ship on Friday.").decode()
