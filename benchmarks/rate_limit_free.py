@@ -54,10 +54,10 @@ def _child(client: str, url: str, requests: int, concurrency: int) -> dict[str, 
     decisions = 0
     real_acquire = local_state.LocalState.acquire
 
-    def counted(self: Any, *args: Any) -> Any:
+    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
         nonlocal decisions
         decisions += 1
-        return real_acquire(self, *args)
+        return real_acquire(self, *args, **kwargs)
 
     local_state.LocalState.acquire = counted  # type: ignore[method-assign]
     ChatOpenRouter(model=MODEL, api_key=f"sk-or-v1-warm-{uuid.uuid4().hex}", base_url=url)
@@ -146,12 +146,39 @@ def _run_child(client: str, url: str, requests: int, concurrency: int) -> dict[s
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
+def _limiter_cost(n: int = 100_000) -> tuple[float, float]:
+    """Microseconds per request the default limiter adds by itself: acquire + record_success,
+    sync and async, nothing limiting (the rest of the batch is the chat model and HTTP)."""
+    from langchain_openrouter_fenic import AdaptiveRateLimiter
+
+    limiter = AdaptiveRateLimiter()
+    start = time.perf_counter()
+    for _ in range(n):
+        limiter.acquire()
+        limiter.record_success()
+    sync = (time.perf_counter() - start) / n * 1e6
+
+    async def run() -> float:
+        start = time.perf_counter()
+        for _ in range(n):
+            await limiter.aacquire()
+            limiter.record_success()
+        return (time.perf_counter() - start) / n * 1e6
+
+    return sync, asyncio.run(run())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=1100)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--limiter-only", action="store_true", help="only the limiter's own cost")
     args = parser.parse_args()
+    sync_us, async_us = _limiter_cost()
+    print(f"the limiter alone: {sync_us:.1f} us per request sync, {async_us:.1f} us async")
+    if args.limiter_only:
+        return
     from tests.support.emulator_process import emulator_process
 
     rounds: list[dict[str, dict[str, float]]] = []
