@@ -32,12 +32,12 @@ from pydantic import (
 from typing_extensions import Self
 
 from . import _cost
+from . import call_plan as _call_plan
 from . import usage as _usage
 from ._process_local import at_fork_in_child
 from ._secrets import remember_key
 from .routing import SAMPLING_PARAMETERS, Profile, StructuredOutputStrategy
 from .settings import SETTING_NAMES, SettingFields
-from .wire import messages as _messages
 from .wire import tools as _tools
 from .wire.transport import (
     DEFAULT_BASE_URL,
@@ -50,8 +50,6 @@ from .wire.transport import (
 if TYPE_CHECKING:
     from .account import Credits, GenerationStats
     from .catalog import ModelCatalog, ModelInfo
-    from .settings import CallSettings, RequestSettings
-    from .wire.calls import CallOptions as _CallOptions
 
 __all__ = ["ChatOpenRouter"]
 
@@ -374,174 +372,13 @@ class ChatOpenRouter(BaseChatModel, SettingFields):
         clone._info = None  # the new profile is validated against the catalog on first use
         return clone
 
-    # -- request -------------------------------------------------------------------------------
+    # -- request (``call_plan``: what a call sends, checked before sending) ---------------------
     def _sampling_params(self) -> dict[str, Any]:
         return {
             name: getattr(self, name)
             for name in _SAMPLING_FIELDS
             if getattr(self, name) is not None
         }
-
-    def _own_settings(self) -> RequestSettings:
-        """This model's layer of settings: its setting fields and the active profile's routing."""
-        from .settings import model_settings
-
-        return model_settings({n: getattr(self, n) for n in SETTING_NAMES}, self.active_profile)
-
-    def _prepare(
-        self, messages: Sequence[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
-    ) -> _Prepared:
-        """Everything about a call that needs no network, checked: its arguments, combined
-        with this model's settings (``settings.combine``), and the messages."""
-        from .settings import combine, read_call
-
-        call = read_call(kwargs, stop)
-        if call.settings.cache_control is not None:
-            from .caching import warn_if_not_automatic
-
-            warn_if_not_automatic(call.model or self.model, call.settings.cache_control)
-        wire_messages = _messages.to_openrouter_messages(messages)
-        return _Prepared(call, wire_messages, combine(self._own_settings(), call.settings))
-
-    def _check_call(self, prepared: _Prepared, info: ModelInfo | None) -> None:
-        """Catalog checks of what the call changed: its routing, or a per-call model."""
-        from .routing import validate_profile
-
-        self._check_deferred_tool_support(prepared, info)
-        if info is not None and prepared.changes_routing:
-            validate_profile(prepared.profile, info, self.catalog)
-
-    async def _acheck_call(self, prepared: _Prepared, info: ModelInfo | None) -> None:
-        from .routing import check_fallback_model, validate_profile
-
-        self._check_deferred_tool_support(prepared, info)
-        if info is not None and prepared.changes_routing:
-            validate_profile(prepared.profile, info)
-            for index, model_id in enumerate(prepared.profile.models or ()):
-                await check_fallback_model(index, model_id, self.catalog.aget)
-
-    def _check_deferred_tool_support(self, prepared: _Prepared, info: ModelInfo | None) -> None:
-        """The check ``bind_tools`` left to the request (it was bound inside an event loop)."""
-        call = prepared.call
-        if call.check_tool_support and info is not None and call.body.get("tools"):
-            self._check_tool_support(call.body.get("tool_choice"), info)
-
-    def _request_body(
-        self, prepared: _Prepared, info: ModelInfo | None, stream: bool
-    ) -> dict[str, Any]:
-        from .wire.request import build_body
-
-        call = prepared.call
-        return build_body(
-            model=call.model or self.model,
-            messages=prepared.messages,
-            settings=prepared.settings,
-            info=info,
-            model_kwargs=self.model_kwargs,
-            call_body=call.body,
-            require_parameters=call.require_parameters,
-            stream=stream,
-        )
-
-    def _planned_body(
-        self,
-        messages: Sequence[BaseMessage],
-        stop: list[str] | None,
-        kwargs: dict[str, Any],
-        stream: bool,
-    ) -> tuple[dict[str, Any], _CallOptions, ModelInfo | None]:
-        """The request body, how to send it (retries, limiter, headers), the model's record."""
-        prepared = self._prepare(messages, stop, kwargs)
-        info = self._info_or_none(prepared.call.model)
-        self._check_call(prepared, info)
-        key = self._routing_to_check(prepared, info)
-        if key is not None and info is not None:
-            from .endpoint_routing import check_routing
-
-            settings = prepared.settings
-            warnings = check_routing(
-                info.id, settings.provider, settings.models or (), self.catalog.endpoints
-            )
-            self._routing_checked(key, warnings)
-        return self._request_body(prepared, info, stream), self._options(prepared), info
-
-    async def _aplanned_body(
-        self,
-        messages: Sequence[BaseMessage],
-        stop: list[str] | None,
-        kwargs: dict[str, Any],
-        stream: bool,
-    ) -> tuple[dict[str, Any], _CallOptions, ModelInfo | None]:
-        prepared = self._prepare(messages, stop, kwargs)
-        info = await self._ainfo_or_none(prepared.call.model)
-        await self._acheck_call(prepared, info)
-        key = self._routing_to_check(prepared, info)
-        if key is not None and info is not None:
-            from .endpoint_routing import acheck_routing
-
-            settings = prepared.settings
-            warnings = await acheck_routing(
-                info.id, settings.provider, settings.models or (), self.catalog.aendpoints
-            )
-            self._routing_checked(key, warnings)
-        return self._request_body(prepared, info, stream), self._options(prepared), info
-
-    def _routing_to_check(self, prepared: _Prepared, info: ModelInfo | None) -> str | None:
-        """The key of this call's routing when ``/endpoints`` can say something about it that
-        was not checked yet (``endpoint_routing``: provider names, no endpoint left)."""
-        from .endpoint_routing import checks_endpoints
-
-        provider = prepared.settings.provider
-        if info is None or not checks_endpoints(provider):
-            return None
-        assert provider is not None
-        key = repr((info.id, prepared.settings.models, sorted(provider.to_wire().items())))
-        return None if key in self._routings_checked else key
-
-    def _routing_checked(self, key: str, warnings: list[str]) -> None:
-        for warning in warnings:
-            logger.warning("%s", warning)
-        self._routings_checked.add(key)
-
-    def _options(self, prepared: _Prepared) -> _CallOptions:
-        from .settings import settings_headers
-
-        return self._call_options(settings_headers(prepared.settings))
-
-    def _info_or_none(self, model: str | None) -> ModelInfo | None:
-        """Catalog record of the model this call uses (a per-call ``model=`` override too);
-        None for a preset alone, which is sent without catalog checks."""
-        if _is_preset_alone(model or self.model):
-            return None
-        try:
-            if model is None or model == self.model:
-                return self.model_info()
-            return self.catalog.get(model)
-        except Exception as exc:
-            _catalog_unavailable(exc)
-            return None
-
-    async def _ainfo_or_none(self, model: str | None) -> ModelInfo | None:
-        if _is_preset_alone(model or self.model):
-            return None
-        try:
-            if model is None or model == self.model:
-                return await self.amodel_info()
-            return await self.catalog.aget(model)
-        except Exception as exc:
-            _catalog_unavailable(exc)
-            return None
-
-    def _call_options(self, headers: dict[str, str] | None = None) -> _CallOptions:
-        from .wire.calls import CallOptions
-
-        return CallOptions(
-            max_retries=self.max_retries,
-            rate_limiter=self.rate_limiter,
-            max_rate_limit_wait=self.max_rate_limit_wait,
-            include_usage=self.stream_usage,
-            headers=headers or None,
-        )
 
     # -- generation ----------------------------------------------------------------------------
     def _generate(
@@ -558,7 +395,7 @@ class ChatOpenRouter(BaseChatModel, SettingFields):
         from .wire import calls as _calls  # the SDK and tenacity load with the first request
 
         with _usage.meter(kwargs.get("model") or self.model) as meter:
-            body, options, info = self._planned_body(messages, stop, kwargs, stream=False)
+            body, options, info = _call_plan.plan(self, messages, stop, kwargs, stream=False)
             result = _calls.complete(self._transport, body, options)
             result = _cost.with_estimated_cost(result, info)
             meter.record_result(result)
@@ -578,7 +415,7 @@ class ChatOpenRouter(BaseChatModel, SettingFields):
         from .wire import calls as _calls
 
         with _usage.meter(kwargs.get("model") or self.model) as meter:
-            body, options, info = await self._aplanned_body(messages, stop, kwargs, stream=False)
+            body, options, info = await _call_plan.aplan(self, messages, stop, kwargs, stream=False)
             result = await _calls.acomplete(self._transport, body, options)
             result = _cost.with_estimated_cost(result, info)
             meter.record_result(result)
@@ -594,7 +431,7 @@ class ChatOpenRouter(BaseChatModel, SettingFields):
         from .wire import calls as _calls
 
         with _usage.meter(kwargs.get("model") or self.model) as meter:
-            body, options, info = self._planned_body(messages, stop, kwargs, stream=True)
+            body, options, info = _call_plan.plan(self, messages, stop, kwargs, stream=True)
             # closed on every exit, here and now: LangChain's stream() leaves this generator to
             # the garbage collector, and with it the response, when its consumer stops early
             with closing(_calls.stream(self._transport, body, options)) as chunks:
@@ -618,7 +455,7 @@ class ChatOpenRouter(BaseChatModel, SettingFields):
         from .wire import calls as _calls
 
         with _usage.meter(kwargs.get("model") or self.model) as meter:
-            body, options, info = await self._aplanned_body(messages, stop, kwargs, stream=True)
+            body, options, info = await _call_plan.aplan(self, messages, stop, kwargs, stream=True)
             # as in _stream; and an async generator left to be finalised would close the
             # response only at loop shutdown, out of order with the ones it holds
             async with aclosing(_calls.astream(self._transport, body, options)) as chunks:
@@ -718,30 +555,8 @@ class ChatOpenRouter(BaseChatModel, SettingFields):
 
                 kwargs[CHECK_TOOL_SUPPORT_KEY] = True
             else:
-                self._check_tool_support(kwargs.get("tool_choice"))
+                _call_plan.check_tool_support(self, kwargs.get("tool_choice"), None)
         return self.bind(tools=formatted, **kwargs)
-
-    def _check_tool_support(self, tool_choice: Any, info: ModelInfo | None = None) -> None:
-        from .errors import OpenRouterError, ToolsUnsupportedError
-
-        if info is None:
-            try:
-                info = self.model_info()
-            except OpenRouterError as exc:  # no catalog: the request itself is still possible
-                logger.warning("bind_tools: the catalog is unavailable (%s); not checked.", exc)
-                return
-        forced = tool_choice not in (None, "auto", "none")
-        needed = ["tools", "tool_choice"] if forced else ["tools"]
-        missing = [p for p in needed if p not in info.supported_parameters]
-        if missing:
-            listed = ", ".join(sorted(info.supported_parameters)) or "nothing"
-            raise ToolsUnsupportedError(
-                f"bind_tools: model {info.id!r} does not list {' and '.join(missing)} in its "
-                f"catalog entry (it lists: {listed}), so no provider would call the tools"
-                f"{' as forced by tool_choice' if missing == ['tool_choice'] else ''}. Choose a "
-                "model that lists them (`python -m langchain_openrouter_fenic models --supports "
-                "tools,tool_choice`), or pass strict_capabilities=False to send them anyway."
-            )
 
     def with_structured_output(
         self,
@@ -811,57 +626,10 @@ def _repoint_shared_limiters() -> None:
 at_fork_in_child(_repoint_shared_limiters)
 
 
-def _is_preset_alone(model_id: str) -> bool:
-    from .catalog.model_ids import parse_model_id
-
-    return parse_model_id(model_id).model is None
-
-
 def _profile_of(info: ModelInfo) -> ModelProfile:
     from .catalog.model_profile import model_profile_from_info
 
     return model_profile_from_info(info)
-
-
-def _catalog_unavailable(exc: Exception) -> None:
-    from .errors import ModelNotFoundError, OpenRouterError
-
-    if isinstance(exc, (ModelNotFoundError, ValueError)):
-        raise exc
-    if isinstance(exc, OpenRouterError):
-        logger.warning(
-            "OpenRouter model catalog unavailable (%s); sending the request "
-            "without catalog checks.",
-            exc,
-        )
-        return None
-    raise exc
-
-
-class _Prepared:
-    """One call, checked before any network: its arguments, the combined settings, the
-    messages in wire form."""
-
-    __slots__ = ("call", "messages", "settings")
-
-    def __init__(
-        self, call: CallSettings, messages: list[dict[str, Any]], settings: RequestSettings
-    ) -> None:
-        self.call, self.messages, self.settings = call, messages, settings
-
-    @property
-    def changes_routing(self) -> bool:
-        from .routing import RoutingFields
-
-        return self.call.model is not None or bool(
-            self.call.settings.model_fields_set & set(RoutingFields.model_fields)
-        )
-
-    @property
-    def profile(self) -> Profile:
-        from .settings import routing_profile
-
-        return routing_profile(self.settings)
 
 
 def _as_list(stop: list[str] | str | None) -> list[str] | None:
