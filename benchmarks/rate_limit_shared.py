@@ -492,6 +492,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4, help="in flight per worker")
     parser.add_argument("--procs", default="4,8", help="worker counts of the goodput runs")
     parser.add_argument("--skip", default="", help="comma list of: goodput,latency,fixed,drills")
+    parser.add_argument(
+        "--scenarios", default="bucket,windows", help="goodput limits: bucket, windows or both"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR, format="%(message)s")
     skip = set(filter(None, args.skip.split(",")))
@@ -508,6 +511,7 @@ def main() -> None:
             plan = [
                 (scenario, procs, mode)
                 for scenario in ("bucket", "windows")
+                if scenario in args.scenarios.split(",")
                 for procs in sorted({int(p) for p in args.procs.split(",")})
                 for mode in ("sync", "async")
                 if scenario == "bucket" or procs == 8

@@ -29,7 +29,9 @@ The decisions:
   is spent, not spread), then nothing until the window ends. A window's length is measured from
   the resets 429s reported (a whole number of windows apart: the count is the gap over the best
   estimate, rounded), or, with one reset known, estimated from our first success in the window
-  that closes (a lower bound), or guessed (a minute). A spent window rolls on to the next one
+  that closes (a lower bound), or guessed (a minute); a reset that follows a predicted boundary
+  closely ends the window that boundary predicted (the successes since it prove nothing: they
+  were granted early). A spent window rolls on to the next one
   (with the grants already made for it), unless its length was only guessed; a window that was
   not spent ends, and with it the budget.
 - **Daily quotas.** A reset further away than an hour is a daily quota; one further than
@@ -476,10 +478,15 @@ def _window_length(s: State, now: float, reset: float) -> tuple[float, float]:
     if s.b_real > NEVER:
         # two resets: a whole number of windows apart; how many, the best estimate says
         gap = reset - s.b_real
-        if first > 0:
+        # a boundary a roll predicted, followed closely by this reset, came early: the grants
+        # made since went out before the real reset, and their successes (across processes
+        # reported before the 429s that carry the reset) prove no length
+        early = s.b_reset > s.b_real + SAME_RESET and reset < s.b_reset + s.b_len / 2
+        if first > 0 and not early:
             windows = math.floor(gap / max(lower, first) + 0.5)
         elif s.b_meas > GUESSED:
-            # none since the boundary we predicted: it came too early, the real one is due
+            # none since the boundary we predicted (or only early ones): it came too early, the
+            # real one is due
             windows = max(1, math.floor((now - s.b_real) / s.b_len + 0.5))
         else:
             windows = 1  # none since that reset: the window it opened ends at this one

@@ -270,7 +270,8 @@ local function window_length(reset)
   if s.b_real > NEVER then
     local gap = reset - s.b_real
     local windows
-    if first > 0 then
+    local early = s.b_reset > s.b_real + SAME_RESET and reset < s.b_reset + s.b_len / 2
+    if first > 0 and not early then
       windows = math.floor(gap / math.max(lower, first) + 0.5)
     elseif s.b_meas > GUESSED then
       windows = math.max(1, math.floor((now - s.b_real) / s.b_len + 0.5))

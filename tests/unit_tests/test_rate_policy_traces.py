@@ -400,3 +400,39 @@ def test_random_traces_give_identical_decisions(twin: Any, seed: int) -> None:
     assert {"waited", "429 outcome 1.0", "429 outcome 0.0"} <= seen, seen
     assert {"kept", "renewed"} & seen, seen
     assert any(s.startswith("refused") for s in seen), seen
+
+
+def test_a_window_rolled_on_early_is_measured_from_the_resets_not_from_early_grants(
+    twin: Any,
+) -> None:
+    """Across processes, feedback arrives out of order: a success of a grant made in a window that
+    rolled on before the real reset (its request reached the server just after the reset) is
+    reported before the 429s of the grants that reached it just before. That success says
+    nothing about the window's length: the reset after it ends the window the roll predicted."""
+    t = twin()
+    t.advance(5.0 - t.now % 5.0)  # a boundary of the server's 5 s windows
+    boundary = t.now
+    t.advance(0.1)  # our first request came 0.1 s into the window: a short estimate
+    for _ in range(10):
+        t.success(grant(t.acquire()))
+    t.limited(spent(10, boundary + 5.0 - t.now), grant(t.acquire()))
+    assert t.state.b_meas == policy.ESTIMATED and t.state.b_len == pytest.approx(4.9)
+    t.advance(t.state.b_start - t.now)
+    for _ in range(10):
+        t.success(grant(t.acquire()))
+    early = [grant(t.acquire()) for _ in range(10)]  # the next window's, at the estimated end
+    assert early[0].slot == pytest.approx(boundary + 9.95)
+    assert early[0].slot < boundary + 10.0  # rolls on before the real reset
+    t.advance(early[0].slot - t.now)
+    t.peek()
+    t.advance(0.07)  # one holder's request reached the server after the reset: its success ...
+    t.success(early[0])
+    t.advance(0.01)  # ... is reported before the 429s of the others (late by their processes)
+    for ticket in early[1:]:
+        t.limited(spent(10, 0.03), ticket)
+    assert t.state.b_meas == policy.MEASURED
+    assert t.state.b_len == pytest.approx(5.0, abs=0.1)  # one window since the last reset
+    t.advance(t.state.b_start - t.now)
+    # the budget of the window that opened at the reset, and nothing more before it ends
+    later = [grant(t.acquire()) for _ in range(11)]
+    assert later[9].slot < boundary + 15.0 <= later[10].slot
