@@ -31,7 +31,9 @@ The decisions:
   estimate, rounded), or, with one reset known, estimated from our first success in the window
   that closes (a lower bound), or guessed (a minute); a reset that follows a predicted boundary
   closely ends the window that boundary predicted (the successes since it prove nothing: they
-  were granted early). A spent window rolls on to the next one
+  were granted early). Reports of one reset differ by how late each 429 was read: anything
+  within half a known length of the last reset is that reset, and the earliest report (the
+  least late) places it. A spent window rolls on to the next one
   (with the grants already made for it), unless its length was only guessed; a window that was
   not spent ends, and with it the budget.
 - **Daily quotas.** A reset further away than an hour is a daily quota; one further than
@@ -453,8 +455,19 @@ def _decrease(s: State, t: Tuning, now: float, ticket: Ticket | None) -> None:
 
 def _take_budget(s: State, t: Tuning, now: float, limit: float, reset: float) -> None:
     """Limit grants in the window that starts at ``reset``."""
-    if s.b_lim > 0 and reset <= max(s.b_reset + SAME_INSTANT, s.b_real + SAME_RESET):
-        return  # a window already planned for: the 429 of a request sent before
+    # reports of one reset differ by how late each 429 was turned into a reset instant; once a
+    # window's length is known (or bounded), anything within half of it is the same reset
+    same = max(SAME_RESET, s.b_len / 2) if s.b_meas > GUESSED else SAME_RESET
+    if s.b_lim > 0 and reset <= max(s.b_reset + SAME_INSTANT, s.b_real + same):
+        # a window already planned for: the 429 of a request sent before. The earliest report
+        # is the least late: the window opened by it moves to it, later lengths count from it
+        if reset < s.b_real:
+            if s.b_reset == s.b_real:
+                s.b_start = s.b_start - (s.b_real - reset)
+                s.b_end = s.b_end - (s.b_real - reset)
+                s.b_reset = reset
+            s.b_real = reset
+        return
     length, meas = _window_length(s, now, reset)
     s.b_lim = limit
     s.b_id = reset

@@ -289,7 +289,17 @@ local function window_length(reset)
 end
 
 local function take_budget(limit, reset)
-  if s.b_lim > 0 and reset <= math.max(s.b_reset + SAME_INSTANT, s.b_real + SAME_RESET) then
+  local same = SAME_RESET
+  if s.b_meas > GUESSED then same = math.max(SAME_RESET, s.b_len / 2) end
+  if s.b_lim > 0 and reset <= math.max(s.b_reset + SAME_INSTANT, s.b_real + same) then
+    if reset < s.b_real then
+      if s.b_reset == s.b_real then
+        s.b_start = s.b_start - (s.b_real - reset)
+        s.b_end = s.b_end - (s.b_real - reset)
+        s.b_reset = reset
+      end
+      s.b_real = reset
+    end
     return
   end
   local length, meas = window_length(reset)

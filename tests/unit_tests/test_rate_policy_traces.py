@@ -227,6 +227,11 @@ def test_window_budget_spent_at_the_reset_measured_and_rolled(twin: Any) -> None
     assert t.limited(spent(100, reset_in), held) == policy.CHANGED
     assert t.limited(spent(100, reset_in - 0.01), held) == policy.UNCHANGED  # same window
     assert t.state.b_lim == 100 and t.state.b_meas == policy.ESTIMATED
+    opened = t.state.b_real  # the earlier of the two reports (the less late one)
+    assert opened == pytest.approx(t.now + reset_in - 0.01, abs=1e-6)
+    budget = t.state.b_id
+    t.limited(Signal(limit=100, reset_in=reset_in + 0.7, spent=1.0), held)  # a report 0.7 s late
+    assert t.state.b_id == budget and t.state.b_real == opened  # the same window, not a new one
     waits = [t.acquire() for _ in range(101)]
     assert all(isinstance(w, Grant) for w in waits)
     first = grant(waits[0])
@@ -243,7 +248,7 @@ def test_window_budget_spent_at_the_reset_measured_and_rolled(twin: Any) -> None
     # too early (the estimate was short): the reset that answers measures the window exactly
     t.limited(spent(100, 0.2), held)
     assert t.state.b_meas == policy.MEASURED
-    assert t.state.b_end - t.state.b_start == pytest.approx(t.state.b_real - first.slot + 0.05)
+    assert t.state.b_end - t.state.b_start == pytest.approx(t.state.b_real - opened, abs=1e-6)
     t.advance(t.state.b_start - t.now)
     for _ in range(100):
         t.success(grant(t.acquire()))
