@@ -348,19 +348,8 @@ async def atranslating() -> AsyncIterator[None]:
     """``translating`` for ``async with``. Not for the body of an async generator that yields
     inside it (its generator could be finalised out of order at loop shutdown): there, catch and
     raise ``translated(exc)`` after the ``except`` block."""
-    try:
-        try:
-            yield
-        except errors.OpenRouterError:
-            raise
-        except Exception as exc:
-            mapped = translated(exc)
-            if mapped is None:
-                raise
-            raise mapped  # noqa: B904 - chained by hand (detach), the context is dropped below
-    except errors.OpenRouterError as err:
-        detach(err)
-        raise
+    with translating():  # what is thrown in at the ``yield`` meets the same handlers
+        yield
 
 
 def _cause(exc: BaseException) -> str:
