@@ -175,8 +175,7 @@ async def _run(
         await _wait_for_window_start(scenario.window)
     emu.clear_limits()
     emu.reset()
-    refusals: list[float] = []
-    _note_refusals(scenario.install(emu), refusals)
+    limit = scenario.install(emu)
     batch = model.abatch(
         [PROMPT] * requests, config={"max_concurrency": CONCURRENCY}, return_exceptions=True
     )
@@ -191,11 +190,10 @@ async def _run(
     stats = emu.stats()
     successes = sum(1 for r in results if not isinstance(r, BaseException))
     per_window: tuple[int, ...] = ()
-    if scenario.window is not None:
-        first = math.floor(start_wall / scenario.window)
-        counts = [math.floor(t / scenario.window) - first for t in refusals]
-        windows = math.ceil((time.time() - start_wall) / scenario.window)
-        per_window = tuple(counts.count(i) for i in range(windows))
+    if isinstance(limit, WindowBudget):
+        first = limit.window_of(start_wall)
+        windows = math.ceil((time.time() - start_wall) / limit.window)
+        per_window = tuple(limit.refusals_per_window(first, first + windows - 1))
     return Outcome(
         scenario=scenario.label,
         client=client.label,
@@ -207,21 +205,6 @@ async def _run(
         timed_out=timed_out,
         per_window=per_window,
     )
-
-
-def _note_refusals(limit: object, refusals: list[float]) -> None:
-    """Note when a fixed-window budget answers 429 (the 429s of each window, for the table)."""
-    if not isinstance(limit, WindowBudget):
-        return
-    real = limit.admit
-
-    def admit(model_id: str) -> Any:
-        reply = real(model_id)
-        if reply is not None:
-            refusals.append(time.time())
-        return reply
-
-    limit.admit = admit  # type: ignore[method-assign]
 
 
 async def _warm_up(emu: OpenRouterEmulator) -> None:

@@ -319,14 +319,14 @@ def _goodput_round(
             time.sleep(-now % WINDOW + 0.01)
         emu.clear_limits()
         emu.reset()
-        refusals: list[float] = []
         if scenario == "bucket":
-            _count_refusals(emu.provider_bucket(rate=RATE), refusals)
+            limit = emu.provider_bucket(rate=RATE)
         else:
-            _count_refusals(emu.window_budget(limit=round(RATE * WINDOW), window=WINDOW), refusals)
+            limit = emu.window_budget(limit=round(RATE * WINDOW), window=WINDOW)
         run.start()
         out = run.collect()
         emu.clear_limits()
+    refusals = list(limit.refusals)  # the instant of every 429 the hidden limit answered
     stats = emu.stats()
     first_start = min(r["started"] for r in out)
     seconds = max(r["finished"] for r in out) - first_start
@@ -364,19 +364,6 @@ def _goodput_round(
         "per_window": per_window_list,
         "warnings": sum(1 for r in out for line in r["lines"] if line[1] == "WARNING"),
     }
-
-
-def _count_refusals(budget: Any, refusals: list[float]) -> None:
-    """Note the instant of every 429 the emulator's window budget answers."""
-    real = budget.admit
-
-    def admit(model_id: str) -> Any:
-        reply = real(model_id)
-        if reply is not None:
-            refusals.append(time.time())
-        return reply
-
-    budget.admit = admit
 
 
 def _latency(redis_url: str, procs: int, acquires: int, pause: float = 0.0) -> dict[str, Any]:

@@ -7,7 +7,9 @@ Two shapes of real limiting, which a client must handle differently:
 * :class:`WindowBudget` -- OpenRouter's own fixed-window budget. Over it the client gets 429 with
   ``X-RateLimit-Limit/Remaining/Reset`` (epoch ms of the window end) in headers and body.
 
-Both take a ``clock`` (seconds, default ``time.time``) so tests drive them with a fake clock.
+Both take a ``clock`` (seconds, default ``time.time``) so tests drive them with a fake clock, and
+both keep a record of their refusals (:attr:`HiddenLimit.refusals`: the clock's instant of every
+429 they answered), which benchmarks read to count the 429s of a burst or of each window.
 """
 
 from __future__ import annotations
@@ -26,14 +28,38 @@ Clock = Callable[[], float]
 
 
 class HiddenLimit:
-    """A limit the client cannot see until it trips it."""
+    """A limit the client cannot see until it trips it.
+
+    Subclasses take their ``_lock`` around each decision and call :meth:`_refused` under it, so the
+    record of refusals is in the order the 429s were decided, whichever server thread decided them.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._refusals: list[float] = []
 
     def admit(self, model_id: str) -> Reply | None:
         """None to let the request through, else the 429 to send."""
         raise NotImplementedError
 
     def reset(self) -> None:
-        """Forget all consumption (a fresh budget)."""
+        """Forget all consumption (a fresh budget) and the record of refusals."""
+        with self._lock:
+            self._refusals.clear()
+            self._fresh()
+
+    def _fresh(self) -> None:
+        """Forget consumption (the lock is held)."""
+
+    @property
+    def refusals(self) -> tuple[float, ...]:
+        """The clock's instant of every 429 answered since creation or :meth:`reset`, in order."""
+        with self._lock:
+            return tuple(self._refusals)
+
+    def _refused(self, now: float) -> None:
+        self._refusals.append(now)
 
 
 class ProviderBucket(HiddenLimit):
@@ -49,17 +75,15 @@ class ProviderBucket(HiddenLimit):
     ) -> None:
         if rate <= 0:
             raise ValueError(f"ProviderBucket(rate={rate}): rate must be > 0 requests per second")
+        super().__init__(clock)
         self.rate = rate
         self.burst = burst if burst is not None else max(1.0, rate)
         self.provider = provider
-        self._clock = clock
-        self._lock = threading.Lock()
         self._tokens = self.burst
         self._stamp = clock()
 
-    def reset(self) -> None:
-        with self._lock:
-            self._tokens, self._stamp = self.burst, self._clock()
+    def _fresh(self) -> None:
+        self._tokens, self._stamp = self.burst, self._clock()
 
     def admit(self, model_id: str) -> Reply | None:
         with self._lock:
@@ -69,6 +93,7 @@ class ProviderBucket(HiddenLimit):
             if self._tokens >= 1.0:
                 self._tokens -= 1.0
                 return None
+            self._refused(now)
         raw = (
             f"{model_id} is temporarily rate-limited upstream. Please retry shortly, or add "
             "your own key to accumulate your rate limits: https://openrouter.ai/settings/integrations"
@@ -84,25 +109,40 @@ class WindowBudget(HiddenLimit):
             raise ValueError(
                 f"WindowBudget(limit={limit}, window={window}): need limit >= 0, window > 0"
             )
+        super().__init__(clock)
         self.limit = limit
         self.window = window
-        self._clock = clock
-        self._lock = threading.Lock()
         self._index = -1
         self._used = 0
 
-    def reset(self) -> None:
-        with self._lock:
-            self._index, self._used = -1, 0
+    def _fresh(self) -> None:
+        self._index, self._used = -1, 0
+
+    def window_of(self, instant: float) -> int:
+        """The index of the window holding ``instant`` (windows are aligned to the epoch)."""
+        return math.floor(instant / self.window)
+
+    def refusals_per_window(self, first: int | None = None, last: int | None = None) -> list[int]:
+        """The 429s answered in each window from ``first`` to ``last`` (window indices, default:
+        those of the first and the last refusal), in order; [] when none were answered and no
+        range is given."""
+        indices = [self.window_of(at) for at in self.refusals]
+        if first is None:
+            first = min(indices, default=0)
+        if last is None:
+            last = max(indices, default=first - 1)
+        return [indices.count(i) for i in range(first, last + 1)]
 
     def admit(self, model_id: str) -> Reply | None:
         with self._lock:
-            index = math.floor(self._clock() / self.window)
+            now = self._clock()
+            index = self.window_of(now)
             if index != self._index:
                 self._index, self._used = index, 0
             if self._used < self.limit:
                 self._used += 1
                 return None
+            self._refused(now)
         reset_ms = round((index + 1) * self.window * 1000)
         return Reply.rate_limited(limit=self.limit, remaining=0, reset_ms=reset_ms)
 

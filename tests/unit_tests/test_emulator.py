@@ -13,7 +13,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.support.emulator import OpenRouterEmulator, ProviderBucket, Reply, running_emulator
+from tests.support.emulator import (
+    OpenRouterEmulator,
+    ProviderBucket,
+    Reply,
+    WindowBudget,
+    running_emulator,
+)
 from tests.support.emulator_catalog import load_snapshot_catalog
 from tests.support.emulator_replies import DOCUMENTED_ERROR_STATUSES
 from tests.support.emulator_schema import ValueHints, instance_for, validation_errors
@@ -691,6 +697,34 @@ def test_limits_given_at_construction_and_concurrent_counting() -> None:
         stats = emu.stats()
         assert (stats.attempts, stats.successes, stats.rate_limited) == (5, 3, 2)
         assert stats.peak_in_flight >= 2  # the latency overlaps concurrent requests
+
+
+def test_window_budget_records_each_refusal_by_instant_and_window_until_reset() -> None:
+    clock = FakeClock(1_000_002.0)  # window 200_000 of 5 s holds [1_000_000, 1_000_005)
+    budget = WindowBudget(limit=2, window=5.0, clock=clock)
+    decided = [budget.admit(MODEL) is None for _ in range(4)]
+    clock.now = 1_000_011.0  # two windows on: a fresh budget, nothing refused in between
+    decided += [budget.admit(MODEL) is None for _ in range(3)]
+    assert decided == [True, True, False, False, True, True, False]
+    assert budget.refusals == (1_000_002.0, 1_000_002.0, 1_000_011.0)
+    assert budget.refusals_per_window() == [2, 0, 1]
+    assert budget.refusals_per_window(199_999, 200_003) == [0, 2, 0, 1, 0]
+    budget.reset()
+    assert budget.refusals == () and budget.refusals_per_window() == []
+    assert budget.admit(MODEL) is None  # reset also gave back the window's budget
+
+
+def test_refusals_are_recorded_once_each_under_concurrent_admits() -> None:
+    clock = FakeClock()
+    limits: list[WindowBudget | ProviderBucket] = [
+        WindowBudget(limit=10, window=5.0, clock=clock),
+        ProviderBucket(rate=1.0, burst=10, clock=clock),
+    ]
+    for limit in limits:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            replies = list(pool.map(limit.admit, [MODEL] * 200))
+        refused = sum(reply is not None for reply in replies)
+        assert refused == 190 and limit.refusals == (clock.now,) * 190
 
 
 def test_hidden_limits_are_checked_before_scripted_replies() -> None:
