@@ -608,6 +608,8 @@ def _next_step(core: _Core, held: _Held, waited: bool) -> float:
     delay = held.due - core.clock()
     if delay > 0:
         return delay
+    if held.ticket.plan == policy.HOLD:
+        return _CONFIRM  # held for a probe of the window: asks again, in any state
     if waited and held.origin == SHARED:
         return _CONFIRM  # another process may have voided it while we slept
     return _DUE

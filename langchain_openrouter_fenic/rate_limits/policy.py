@@ -33,9 +33,17 @@ The decisions:
   closely ends the window that boundary predicted (the successes since it prove nothing: they
   were granted early). Reports of one reset differ by how late each 429 was read: anything
   within half a known length of the last reset is that reset, and the earliest report (the
-  least late) places it. A spent window rolls on to the next one
-  (with the grants already made for it), unless its length was only guessed; a window that was
-  not spent ends, and with it the budget.
+  least late) places it. A spent window rolls on to the next one, unless its length was only
+  guessed; a window that was not spent ends, and with it the budget.
+- **Probing a predicted window.** A roll only predicts where the next window starts (a length
+  estimated from our first success is a lower bound, a measured one carries the lateness of
+  the reports it came from, and rolls add up the error), so its budget is not granted at once:
+  callers waiting for the next window are *held* (a grant that must ask again at its slot,
+  ``plan == HOLD``), the first caller in the rolled window is its *probe*, and the rest stay
+  held until the probe succeeds (the server's window has opened: the budget is released) or is
+  answered 429 (its reset is the real boundary: a new, measured budget). A probe given back, or
+  not answered within its lease, lets the next caller probe. So a window whose start was
+  predicted costs at most one 429, never the requests in flight at an early roll.
 - **Daily quotas.** A reset further away than an hour is a daily quota; one further than
   ``max_pause`` is a quota of one model and pauses nothing (``QUOTA``).
 - **Configured budgets.** The ``:free`` models start from OpenRouter's published limits: a
@@ -49,6 +57,7 @@ from dataclasses import dataclass, fields
 
 __all__ = [
     "DAY",
+    "HOLD",
     "NEVER",
     "Grant",
     "Refusal",
@@ -81,6 +90,13 @@ SAME_INSTANT = 1e-3  # two reports of one reset differ by less than this
 # two reports of one window's reset, rebuilt on this clock from "seconds from now" by different
 # processes, late feedback or skewed hosts, differ by less than this (half the shortest window)
 SAME_RESET = SHORTEST_WINDOW / 2
+# a held caller asks again this soon (the probe's age, within these bounds: a fast answer is
+# seen soon, a slow one does not make the held callers poll the state for it)
+HOLD_MIN, HOLD_MAX = 0.02, 1.0
+# a probe not answered within this (or half the window) lets the next caller probe: a window
+# budget's 429 is answered at once, a success may take as long as the model's answer
+PROBE_LEASE = 5.0
+HOLD = -1.0  # the plan of a held grant: it never matches a plan, so its holder asks again
 WINDOWS_APART = 20.0  # resets further apart (in windows) than this are not counted in windows
 # how well a window's length is known (``State.b_meas``)
 GUESSED, ESTIMATED, MEASURED = 0.0, 0.5, 1.0
@@ -145,6 +161,9 @@ class State:
     s_prev: float  # ... and the previous bucket's
     p_rate: float  # the rate of the last plan (a much higher one re-times the waiters)
     l_slot: float  # the latest slot granted
+    b_proof: float  # 1: the window's start is known (a reset, a success in it); 0: predicted
+    pr_until: float  # the lease of the probe of a predicted window (NEVER: no probe out)
+    pr_sent: float  # the slot of that probe
 
 
 FIELDS = tuple(f.name for f in fields(State))
@@ -218,6 +237,9 @@ def initial_state(tuning: Tuning, now: float, day_end: float) -> State:
         s_prev=0.0,
         p_rate=tuning.start_rate,
         l_slot=NEVER,
+        b_proof=1.0,
+        pr_until=NEVER,
+        pr_sent=NEVER,
     )
 
 
@@ -229,12 +251,15 @@ def refresh(s: State, t: Tuning, now: float) -> None:
     if s.b_lim > 0 and now >= s.b_end:
         spent = s.b_used >= s.b_lim
         if s.b_meas > GUESSED and spent and now < s.b_end + s.b_len:
-            # the next window holds the same budget; the grants made for it carry over
+            # the next window holds the same budget (and a configured one's grants made for
+            # it), but where a server's window starts is only predicted: a probe goes first
             s.b_used = s.b_used - s.b_lim
             s.b_reset = s.b_end - t.margin
             s.b_start = s.b_end
             s.b_end = s.b_end + s.b_len
             s.p_start = NEVER
+            s.b_proof = 1.0 if s.b_real == NEVER else 0.0
+            s.pr_until = NEVER
         elif t.window_limit > 0:
             # a configured budget never ends: its next window starts with the next grant
             s.b_used = 0.0
@@ -246,6 +271,7 @@ def refresh(s: State, t: Tuning, now: float) -> None:
             s.b_lim = 0.0
             s.b_used = 0.0
             s.p_start = NEVER
+            s.b_proof = 1.0
             if not spent:
                 s.b_reset = NEVER  # demand fell below the budget: nothing left to measure from
     if s.rate > 0 and s.fail > 0 and now - s.last429 > QUIET and now >= s.cool:
@@ -271,6 +297,7 @@ def acquire(s: State, t: Tuning, now: float, max_wait: float) -> Grant | Refusal
     if s.d_lim > 0 and s.d_used >= s.d_lim and s.d_end > slot:
         slot, cause = s.d_end, "day"
     counted = 0.0
+    held = 0.0
     if s.b_lim > 0:
         if slot < s.b_end:
             if s.b_start > slot:
@@ -280,14 +307,33 @@ def acquire(s: State, t: Tuning, now: float, max_wait: float) -> Grant | Refusal
             else:
                 slot, cause = s.b_end, "budget"
         if counted == 0 and s.b_meas > GUESSED and s.b_end <= slot < s.b_end + s.b_len:
-            if s.b_used < 2 * s.b_lim:
-                counted = 1.0  # a grant for the next window of a measured budget
+            if s.b_real == NEVER:
+                # a configured budget (no server reset seen): its windows are ours to place
+                if s.b_used < 2 * s.b_lim:
+                    counted = 1.0
+                else:
+                    slot, cause = s.b_end + s.b_len, "budget"
             else:
-                slot, cause = s.b_end + s.b_len, "budget"
+                held = 1.0  # the next window starts where a roll predicts: ask again then
+        elif counted > 0 and s.b_proof == 0 and now < s.pr_until:
+            # a predicted window whose probe is out: ask again soon, or when its lease ends
+            counted = 0.0
+            held = 1.0
+            poll = min(HOLD_MAX, max(HOLD_MIN, now - s.pr_sent))
+            slot = max(slot, min(now + poll, s.pr_until))
+            cause = "budget"
     wait = slot - now
     if max_wait >= 0 and wait > max_wait:
         s.queued = now  # demand exceeds what the limits allow
         return Refusal(wait, cause)
+    if held > 0:  # takes nothing: no slot of the pace, no count
+        if slot > now:
+            s.queued = now
+        return Grant(Ticket(slot, s.epoch, HOLD, s.rate, NEVER, 0.0), wait)
+    if counted > 0 and s.b_proof == 0:
+        # the first grant in a predicted window: the probe
+        s.pr_sent = slot
+        s.pr_until = slot + min(PROBE_LEASE, s.b_len / 2)
     if s.rate > 0:
         s.tat = max(s.tat, slot) + 1 / s.rate
     s.l_slot = max(s.l_slot, slot)
@@ -318,6 +364,8 @@ def release(s: State, t: Tuning, now: float, ticket: Ticket) -> None:
     refresh(s, t, now)
     if s.b_lim > 0 and ticket.b_id == s.b_id and ticket.slot >= s.b_start - SAME_INSTANT:
         s.b_used = max(0.0, s.b_used - 1)
+        if s.b_proof == 0:
+            s.pr_until = NEVER  # the probe (nothing else is counted there): the next caller's
     if ticket.in_day > 0 and s.d_lim > 0 and ticket.slot < s.d_end:
         s.d_used = max(0.0, s.d_used - 1)
 
@@ -350,8 +398,23 @@ def on_success(s: State, t: Tuning, now: float, ticket: Ticket | None) -> None:
     sent = ticket.slot if ticket is not None else now
     if sent >= s.b_reset and (s.p_start == NEVER or sent < s.p_start):
         s.p_start = sent
+    if ticket is not None and _probed(s, ticket):
+        # the server let a request of the predicted window through: it has opened
+        s.b_proof = 1.0
+        s.pr_until = NEVER
+        s.plan = s.plan + 1  # the held callers ask again: the budget is theirs
     if s.rate > 0:
         _maybe_increase(s, t, now, ticket)
+
+
+def _probed(s: State, ticket: Ticket) -> bool:
+    """``ticket`` was granted in the predicted window (a probe)."""
+    return (
+        s.b_lim > 0
+        and s.b_proof == 0
+        and ticket.b_id == s.b_id
+        and s.b_start - SAME_INSTANT <= ticket.slot < s.b_end
+    )
 
 
 def _maybe_increase(s: State, t: Tuning, now: float, ticket: Ticket | None) -> None:
@@ -401,6 +464,8 @@ def on_rate_limited(s: State, t: Tuning, now: float, g: Signal, ticket: Ticket |
     of an event already acted on) or ``QUOTA`` (a wait longer than ``max_pause``)."""
     refresh(s, t, now)
     s.last429 = now
+    if ticket is not None and _probed(s, ticket):
+        s.pr_until = NEVER  # the probe failed: another one, once its limits allow
     if g.wait > t.max_pause:
         return QUOTA
     s.streak = 0.0
@@ -479,6 +544,8 @@ def _take_budget(s: State, t: Tuning, now: float, limit: float, reset: float) ->
     s.b_reset = reset
     s.b_real = reset
     s.p_start = NEVER
+    s.b_proof = 1.0  # the server said where it starts
+    s.pr_until = NEVER
     s.plan = s.plan + 1
 
 

@@ -41,10 +41,14 @@ local DAILY_ABOVE = 3600.0
 local SAME_INSTANT = 1e-3
 local SAME_RESET = SHORTEST_WINDOW / 2
 local WINDOWS_APART = 20.0
+local HOLD_MIN, HOLD_MAX = 0.02, 1.0
+local PROBE_LEASE = 5.0
+local HOLD = -1.0
 local GUESSED, ESTIMATED, MEASURED = 0.0, 0.5, 1.0
 local FIELDS = {'rate', 'tat', 'cool', 'epoch', 'plan', 'fail', 'streak', 'beyond', 'last429',
   'queued', 'b_lim', 'b_id', 'b_start', 'b_end', 'b_used', 'b_len', 'b_meas', 'b_reset',
-  'b_real', 'p_start', 'd_lim', 'd_used', 'd_end', 's_start', 's_cur', 's_prev', 'p_rate', 'l_slot'}
+  'b_real', 'p_start', 'd_lim', 'd_used', 'd_end', 's_start', 's_cur', 's_prev', 'p_rate', 'l_slot',
+  'b_proof', 'pr_until', 'pr_sent'}
 local TUNING = {'floor', 'ceiling', 'decrease', 'step', 'needed', 'burst', 'max_pause',
   'margin', 'start_rate', 'window_limit', 'window_length', 'day_limit'}
 local CAUSES = {cooldown = 0, pace = 1, day = 2, budget = 3}
@@ -88,6 +92,7 @@ if fresh == 1 then
   s.b_start = now; s.b_used = 0; s.b_real = NEVER; s.p_start = NEVER
   s.d_lim = t.day_limit; s.d_used = 0; s.d_end = (math.floor(now / DAY) + 1) * DAY
   s.s_start = NEVER; s.s_cur = 0; s.s_prev = 0; s.p_rate = t.start_rate; s.l_slot = NEVER
+  s.b_proof = 1; s.pr_until = NEVER; s.pr_sent = NEVER
 end
 
 local function ticket_at(i)
@@ -108,6 +113,8 @@ local function refresh()
       s.b_start = s.b_end
       s.b_end = s.b_end + s.b_len
       s.p_start = NEVER
+      if s.b_real == NEVER then s.b_proof = 1 else s.b_proof = 0 end
+      s.pr_until = NEVER
     elseif t.window_limit > 0 then
       s.b_used = 0
       s.b_reset = now
@@ -118,6 +125,7 @@ local function refresh()
       s.b_lim = 0
       s.b_used = 0
       s.p_start = NEVER
+      s.b_proof = 1
       if not spent then s.b_reset = NEVER end
     end
   end
@@ -146,20 +154,39 @@ local function acquire(max_wait)
     slot = s.d_end; cause = 'day'
   end
   local counted = 0
+  local held = 0
   if s.b_lim > 0 then
     if slot < s.b_end then
       if s.b_start > slot then slot = s.b_start; cause = 'budget' end
       if s.b_used < s.b_lim then counted = 1 else slot = s.b_end; cause = 'budget' end
     end
     if counted == 0 and s.b_meas > GUESSED and s.b_end <= slot and slot < s.b_end + s.b_len then
-      if s.b_used < 2 * s.b_lim then counted = 1
-      else slot = s.b_end + s.b_len; cause = 'budget' end
+      if s.b_real == NEVER then
+        if s.b_used < 2 * s.b_lim then counted = 1
+        else slot = s.b_end + s.b_len; cause = 'budget' end
+      else
+        held = 1
+      end
+    elseif counted > 0 and s.b_proof == 0 and now < s.pr_until then
+      counted = 0
+      held = 1
+      local poll = math.min(HOLD_MAX, math.max(HOLD_MIN, now - s.pr_sent))
+      slot = math.max(slot, math.min(now + poll, s.pr_until))
+      cause = 'budget'
     end
   end
   local wait = slot - now
   if max_wait >= 0 and wait > max_wait then
     s.queued = now
     return {0, wait, CAUSES[cause], 0, 0, 0, 0, 0, 0}
+  end
+  if held > 0 then
+    if slot > now then s.queued = now end
+    return {1, wait, CAUSES[cause], slot, s.epoch, HOLD, s.rate, NEVER, 0}
+  end
+  if counted > 0 and s.b_proof == 0 then
+    s.pr_sent = slot
+    s.pr_until = slot + math.min(PROBE_LEASE, s.b_len / 2)
   end
   if s.rate > 0 then s.tat = math.max(s.tat, slot) + 1 / s.rate end
   s.l_slot = math.max(s.l_slot, slot)
@@ -176,6 +203,7 @@ local function release(tk)
   refresh()
   if s.b_lim > 0 and tk.b_id == s.b_id and tk.slot >= s.b_start - SAME_INSTANT then
     s.b_used = math.max(0, s.b_used - 1)
+    if s.b_proof == 0 then s.pr_until = NEVER end
   end
   if tk.in_day > 0 and s.d_lim > 0 and tk.slot < s.d_end then
     s.d_used = math.max(0, s.d_used - 1)
@@ -190,6 +218,11 @@ local function confirm(tk, max_wait)
   end
   release(tk)
   return acquire(max_wait)
+end
+
+local function probed(tk)
+  return s.b_lim > 0 and s.b_proof == 0 and tk.b_id == s.b_id
+    and s.b_start - SAME_INSTANT <= tk.slot and tk.slot < s.b_end
 end
 
 local function maybe_increase(tk)
@@ -235,6 +268,11 @@ local function success(tk)
   local sent = now
   if tk ~= nil then sent = tk.slot end
   if sent >= s.b_reset and (s.p_start == NEVER or sent < s.p_start) then s.p_start = sent end
+  if tk ~= nil and probed(tk) then
+    s.b_proof = 1
+    s.pr_until = NEVER
+    s.plan = s.plan + 1
+  end
   if s.rate > 0 then maybe_increase(tk) end
 end
 
@@ -313,12 +351,15 @@ local function take_budget(limit, reset)
   s.b_reset = reset
   s.b_real = reset
   s.p_start = NEVER
+  s.b_proof = 1
+  s.pr_until = NEVER
   s.plan = s.plan + 1
 end
 
 local function limited(g, tk)
   refresh()
   s.last429 = now
+  if tk ~= nil and probed(tk) then s.pr_until = NEVER end
   if g.wait > t.max_pause then return 2 end
   s.streak = 0
   local before = {s.rate, s.cool, s.b_id, s.d_end, s.d_lim}

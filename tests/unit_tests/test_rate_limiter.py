@@ -659,18 +659,24 @@ class _TokenBucket:
 class _FixedWindows:
     """Scenario (b): OpenRouter's own budget, 100 per 5 s window, 429 with limit and reset."""
 
-    def __init__(self, clock: Callable[[], float], limit: int = 100, window: float = 5.0):
-        self.clock, self.limit, self.window = clock, limit, window
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        limit: int = 100,
+        window: float = 5.0,
+        phase: float = 0.0,  # the windows start this long after the wall clock's multiples
+    ):
+        self.clock, self.limit, self.window, self.phase = clock, limit, window, phase
         self.used: dict[int, int] = {}
         self.refused: dict[int, int] = {}  # 429s per window
 
     def answer(self) -> errors.RateLimitError | None:
-        index = math.floor((self.clock() + WALL_OFFSET) / self.window)
+        index = math.floor((self.clock() + WALL_OFFSET - self.phase) / self.window)
         if self.used.get(index, 0) < self.limit:
             self.used[index] = self.used.get(index, 0) + 1
             return None
         self.refused[index] = self.refused.get(index, 0) + 1
-        reset_ms = str(int((index + 1) * self.window * 1000))
+        reset_ms = str(int(((index + 1) * self.window + self.phase) * 1000))
         headers = {
             "x-ratelimit-limit": str(self.limit),
             "x-ratelimit-remaining": "0",
@@ -685,8 +691,9 @@ def _simulate(
     latency: float,
     seed: int,
     make_limiter: Callable[[VirtualTimeLoop], AdaptiveRateLimiter] = virtual_limiter,
+    requests: int = 300,
 ) -> dict[str, float]:
-    """300 requests, 32 at a time, each acquiring once then retrying like ChatOpenRouter."""
+    """``requests`` requests, 32 at a time, each acquiring once, retrying like ChatOpenRouter."""
     rng = random.Random(seed)
     counts = {"attempts": 0, "rate_limited": 0, "failed": 0, "done": 0}
     servers: list[Any] = []
@@ -724,7 +731,7 @@ def _simulate(
                     counts["failed"] += 1
                 counts["last"] = loop.time()
 
-        await asyncio.gather(*(request() for _ in range(300)))
+        await asyncio.gather(*(request() for _ in range(requests)))
         return loop.time()
 
     run_virtual(main)
@@ -751,6 +758,27 @@ def test_simulated_scenario_b_fixed_windows_with_reset_hints() -> None:
     windows = sorted(result["429s_per_window"].items())
     assert len(windows) >= 1
     assert all(count <= 1 for _, count in windows[1:]), windows  # after the first window
+
+
+@pytest.mark.parametrize("phase", [0.3, 1.7, 3.9])
+def test_simulated_windows_whose_start_is_only_estimated_cost_one_429_each(phase: float) -> None:
+    """The run starts ``phase`` s after a boundary of the server's 5 s windows, not at one: our
+    first success is that late in the first window, so its length is estimated short (a lower
+    bound) and the roll to the next window comes before the real reset. A probe goes first, so
+    that window costs one 429 (which measures it), not the 32 requests in flight at the roll."""
+
+    def server(clock: Callable[[], float]) -> _FixedWindows:
+        # the run starts at wall clock WALL_OFFSET, a multiple of 5: windows start 5 - phase later
+        return _FixedWindows(clock, phase=5.0 - phase)
+
+    result = _simulate(server, latency=0.003, seed=5, requests=800)
+    assert result["failed"] == 0
+    windows = sorted(result["429s_per_window"].items())
+    assert len(windows) >= 1
+    assert all(count <= 1 for _, count in windows[1:]), windows
+    # the physical limit: 100 at once, the rest 100 at each boundary, the last at the 7th
+    last_boundary = (5.0 - phase) + 5.0 * (800 // 100 - 2)
+    assert result["goodput"] >= 0.95 * 800 / last_boundary / 20.0
 
 
 def test_simulation_would_catch_a_limiter_that_ignores_429s() -> None:

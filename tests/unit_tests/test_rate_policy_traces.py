@@ -407,13 +407,97 @@ def test_random_traces_give_identical_decisions(twin: Any, seed: int) -> None:
     assert any(s.startswith("refused") for s in seen), seen
 
 
+def test_a_predicted_window_sends_one_probe_first_and_holds_the_rest(twin: Any) -> None:
+    """A roll only predicts where the next window starts. Our first request came 0.1 s into the
+    first window, so its length is estimated 4.9 s (a lower bound) and the roll comes before the
+    real reset. The callers waiting for that window are held (nothing counted), the first to ask
+    in it is its probe; the probe's 429 carries the real reset (one 429 for the window, not the
+    requests in flight at the roll), and measures the window."""
+    t = twin()
+    t.advance(5.0 - t.now % 5.0)  # a boundary of the server's 5 s windows
+    boundary = t.now
+    t.advance(0.1)
+    for _ in range(10):
+        t.success(grant(t.acquire()))
+    t.limited(spent(10, boundary + 5.0 - t.now), grant(t.acquire()))
+    assert t.state.b_meas == policy.ESTIMATED and t.state.b_len == pytest.approx(4.9)
+    t.advance(t.state.b_start - t.now)
+    for _ in range(10):  # the budget, spent at the reset
+        t.success(grant(t.acquire()))
+    waiting = [grant(t.acquire()) for _ in range(10)]
+    assert all(w.plan == policy.HOLD and w.b_id == policy.NEVER for w in waiting)  # held
+    assert t.state.b_used == 10  # nothing counted for the next window yet
+    assert waiting[0].slot == pytest.approx(boundary + 9.95)
+    assert waiting[0].slot < boundary + 10.0  # too early
+    t.advance(waiting[0].slot - t.now)
+    probe = grant(t.confirm(waiting[0]))  # the first to ask in the rolled window
+    assert probe.plan == t.state.plan and probe.b_id == t.state.b_id
+    assert t.state.b_proof == 0 and t.state.b_used == 1
+    held = [t.confirm(w) for w in waiting[1:]]
+    for h in held:
+        assert isinstance(h, Grant) and h.ticket.plan == policy.HOLD
+        assert h.wait == pytest.approx(policy.HOLD_MIN)  # ask again soon
+    assert t.state.b_used == 1
+    t.advance(0.01)
+    assert t.limited(spent(10, boundary + 10.0 - t.now), probe) == policy.CHANGED
+    assert t.state.b_meas == policy.MEASURED and t.state.b_proof == 1
+    assert t.state.b_len == pytest.approx(5.0, abs=0.02)  # one window since the last reset
+    assert t.state.b_start == pytest.approx(boundary + 10.05)
+    t.advance(0.01)
+    again = [grant(t.confirm(h.ticket)) for h in held]  # the real window's budget
+    assert all(a.plan == t.state.plan and a.slot == pytest.approx(t.state.b_start) for a in again)
+    assert t.state.b_used == 9
+
+
+def test_a_probe_that_succeeds_releases_the_budget_and_a_lost_one_is_replaced(twin: Any) -> None:
+    t = twin()
+    t.advance(5.0 - t.now % 5.0)
+    boundary = t.now
+    for _ in range(10):
+        t.success(grant(t.acquire()))
+    t.advance(0.2)
+    t.limited(spent(10, boundary + 5.0 - t.now), grant(t.acquire()))
+    t.advance(t.state.b_start - t.now)
+    for _ in range(10):
+        t.success(grant(t.acquire()))
+    waiting = [grant(t.acquire()) for _ in range(6)]
+    t.advance(waiting[0].slot - t.now + 0.01)  # this roll is right: the window has opened
+    first = grant(t.confirm(waiting[0]))
+    t.release(first)  # its caller gave up: the next caller probes
+    assert t.state.pr_until == policy.NEVER
+    second = grant(t.confirm(waiting[1]))
+    assert second.plan != policy.HOLD and t.state.b_used == 1
+    held = grant(t.confirm(waiting[2]))
+    assert held.plan == policy.HOLD
+    t.advance(min(policy.PROBE_LEASE, t.state.b_len / 2) + 0.01)  # no answer within the lease
+    third = grant(t.confirm(held))
+    assert third.plan != policy.HOLD and t.state.b_used == 2  # another probe
+    polled = t.confirm(waiting[3])
+    assert isinstance(polled, Grant) and polled.ticket.plan == policy.HOLD
+    assert polled.wait == pytest.approx(policy.HOLD_MIN)  # the probe is new
+    t.advance(0.5)
+    polled = t.confirm(polled.ticket)
+    assert isinstance(polled, Grant) and polled.wait == pytest.approx(0.5)  # the probe's age
+    held = polled.ticket
+    plan = t.state.plan
+    t.advance(0.005)
+    t.success(third)  # the server let it through: the window has opened
+    assert t.state.b_proof == 1 and t.state.plan == plan + 1
+    rest = [t.confirm(w) for w in (held, waiting[4], waiting[5])]
+    assert all(isinstance(r, Grant) and r.wait == 0 and r.ticket.plan == plan + 1 for r in rest)
+    assert t.state.b_used == 5
+
+
 def test_a_window_rolled_on_early_is_measured_from_the_resets_not_from_early_grants(
     twin: Any,
 ) -> None:
     """Across processes, feedback arrives out of order: a success of a grant made in a window that
     rolled on before the real reset (its request reached the server just after the reset) is
     reported before the 429s of the grants that reached it just before. That success says
-    nothing about the window's length: the reset after it ends the window the roll predicted."""
+    nothing about the window's length: the reset after it ends the window the roll predicted.
+    (Since probes, the callers of a predicted window are held and only probes go at a roll; the
+    rule stays for requests that went anyway, e.g. probes whose leases ran out. Here the held
+    tickets stand for such requests.)"""
     t = twin()
     t.advance(5.0 - t.now % 5.0)  # a boundary of the server's 5 s windows
     boundary = t.now
@@ -425,7 +509,7 @@ def test_a_window_rolled_on_early_is_measured_from_the_resets_not_from_early_gra
     t.advance(t.state.b_start - t.now)
     for _ in range(10):
         t.success(grant(t.acquire()))
-    early = [grant(t.acquire()) for _ in range(10)]  # the next window's, at the estimated end
+    early = [grant(t.acquire()) for _ in range(10)]  # held for the next window's estimated start
     assert early[0].slot == pytest.approx(boundary + 9.95)
     assert early[0].slot < boundary + 10.0  # rolls on before the real reset
     t.advance(early[0].slot - t.now)
