@@ -488,6 +488,56 @@ def test_a_probe_that_succeeds_releases_the_budget_and_a_lost_one_is_replaced(tw
     assert t.state.b_used == 5
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_random_traces_against_fixed_windows_give_identical_decisions(twin: Any, seed: int) -> None:
+    """Callers against a server's fixed windows (its budget, its resets, reported late by a
+    random delay), waiting, confirming and giving up at random: rolls, holds and probes."""
+    rng = random.Random(seed)
+    t = twin(key=f"windows-{seed}")
+    length, limit = rng.choice([2.0, 5.0]), rng.choice([5, 10])
+    t.advance(rng.uniform(0.0, length))  # the run starts anywhere in a window
+    used: dict[int, int] = {}
+    waiting: list[tuple[float, Ticket]] = []  # (due, ticket)
+    seen: set[str] = set()
+    for _ in range(300):
+        t.advance(rng.choice([0.0, 0.002, 0.01, 0.03, 0.2]))
+        if len(waiting) < 12 and rng.random() < 0.5:
+            decision = t.acquire()
+            assert isinstance(decision, Grant)
+            waiting.append((t.now + decision.wait, decision.ticket))
+            continue
+        due = [w for w in waiting if w[0] <= t.now]
+        if not due:
+            if waiting:  # sleep until the next slot
+                t.advance(min(w[0] for w in waiting) - t.now)
+            continue
+        item = rng.choice(due)
+        waiting.remove(item)
+        ticket = item[1]
+        if rng.random() < 0.05:
+            t.release(ticket)
+            seen.add("released")
+            continue
+        if ticket.plan == policy.HOLD or ticket.plan != t.state.plan:
+            decision = t.confirm(ticket)  # held, or voided: ask again
+            assert isinstance(decision, Grant)
+            seen.add("held" if ticket.plan == policy.HOLD else "voided")
+            waiting.append((t.now + decision.wait, decision.ticket))
+            continue
+        if t.state.b_proof == 0:
+            seen.add("probe")
+        window = math.floor(t.now / length)  # the request reaches the server now
+        if used.get(window, 0) < limit:
+            used[window] = used.get(window, 0) + 1
+            t.success(ticket)
+        else:
+            reset_in = (window + 1) * length - t.now  # "seconds from now" when it was read
+            t.advance(rng.uniform(0.0, 0.05))  # reported to the state later
+            t.limited(spent(limit, reset_in), ticket)
+            seen.add("429")
+    assert {"held", "probe", "429"} <= seen, seen
+
+
 def test_a_window_rolled_on_early_is_measured_from_the_resets_not_from_early_grants(
     twin: Any,
 ) -> None:
