@@ -11,8 +11,19 @@ the feedback of each request, and the log lines.
   burst of 429s, cooldown deadlines, window budgets spent as fast as the callers ask.
 - **Sleeping is local.** A caller takes its slot in one decision and sleeps in its process
   (never holding a lock or a connection); a 429 that delays slots already granted wakes the
-  waiters of this process, who ask again. A slot of a shared state that was waited for is
-  confirmed when it comes (one more round trip): another process may have voided it meanwhile.
+  waiters of this process, who ask again.
+- **One round trip per acquire, on a shared state, unless another process may have voided it.**
+  A slot granted here may be voided by another process while its caller sleeps (a plan change:
+  a decrease after its 429, a longer pause, a new window budget, a re-plan after a large
+  increase). Every round trip of this process (any caller's acquire, any success or 429 report)
+  brings back the plan, and a newer plan wakes the waiters, who ask again. A slot that was
+  waited for is used as granted when an answer taken at or after the slot (state time) shows
+  the grant's plan: that answer is its confirmation (e.g. callers waiting for one instant, a
+  window that opens: the answer to the first confirmation confirms the slots of the others that
+  look after it came). Otherwise it is confirmed when it comes (``policy.confirm``, one more
+  round trip). ``_Core.must_confirm`` decides it, the one
+  place. No voided slot is used: an answer taken before the slot cannot vouch for it, as the
+  state re-issues a voided slot's time (a request there would exceed the shared pace).
 """
 
 from __future__ import annotations
@@ -200,6 +211,25 @@ class _Core:
         else:
             cause = "paused after a 429 until its reset"
         return wait_refused(refusal.wait, bound, self.wall_clock(), cause)
+
+    def must_confirm(self, held: _Held, waited: bool) -> bool:
+        """Whether a grant whose slot came is confirmed before it is used (one more round
+        trip): the one place that decides it (see the module docstring)."""
+        if held.ticket.plan == policy.HOLD:
+            return True  # held for a probe of the window: asks again, in any state
+        if not waited or held.origin != SHARED:
+            return False  # granted for now, or by this process's own state (seen here)
+        with self.lock:
+            view = self.view
+        # the newest answer this process had: taken since the slot came, with the grant's plan,
+        # it says what a confirmation would say (plans only grow; a rebuilt state restarts
+        # them, as for ``policy.confirm``)
+        return (
+            view is None
+            or view.origin != SHARED
+            or view.plan != held.ticket.plan
+            or view.now < held.ticket.slot
+        )
 
     def register(self, waiter: _Waiter | None) -> None:
         if waiter is not None:
@@ -608,10 +638,8 @@ def _next_step(core: _Core, held: _Held, waited: bool) -> float:
     delay = held.due - core.clock()
     if delay > 0:
         return delay
-    if held.ticket.plan == policy.HOLD:
-        return _CONFIRM  # held for a probe of the window: asks again, in any state
-    if waited and held.origin == SHARED:
-        return _CONFIRM  # another process may have voided it while we slept
+    if core.must_confirm(held, waited):
+        return _CONFIRM  # held for a probe, or perhaps voided by another process meanwhile
     return _DUE
 
 

@@ -32,7 +32,8 @@ __all__ = [
 TicketKey = tuple[int, Ticket]
 
 # which state answered (``View.origin``): this process's, or one other processes change too
-# (Redis), whose grants are confirmed when their slot comes after a wait (``policy.confirm``)
+# (Redis), whose grants may be confirmed when their slot comes after a wait (``policy.confirm``,
+# ``limiter._Core.must_confirm``)
 LOCAL, SHARED = 0, 1
 
 
