@@ -73,6 +73,7 @@ class _Held:
     origin: int
     due: float
     version: int  # the plan version it was granted under
+    watch: int | None = None  # the live plan subscription it was asked for under (``plan_watch``)
 
     @property
     def key(self) -> tuple[int, Ticket]:
@@ -163,6 +164,7 @@ class _Core:
         self.last_429 = -math.inf  # limiter clock
         self.last_decrease = -math.inf
         self.decrease_epoch = 0.0
+        state.listen(self.notified)
 
     # -- what the state says ----------------------------------------------------------------
     def observe(self, view: View) -> int:
@@ -193,11 +195,29 @@ class _Core:
         return self.clock() + (instant - view.now)
 
     # -- granting ---------------------------------------------------------------------------
-    def held(self, decision: Grant | Refusal, view: View, bound: float | None) -> _Held:
+    def notified(self, plan: float) -> None:
+        """Another process changed the shared state's plan (pushed by Redis): the waiters of
+        this process ask again, as after a plan change seen in an answer."""
+        with self.lock:
+            seen = self._plans[SHARED]
+            if seen - 1 <= plan <= seen:
+                return  # seen already (or an older message)
+            self._plans[SHARED] = plan  # newer, or the state was rebuilt
+            self.version += 1
+            waiters = list(self.waiters.get())
+        for waiter in waiters:
+            waiter.wake()
+
+    def held(
+        self, decision: Grant | Refusal, view: View, bound: float | None, watch: int | None
+    ) -> _Held:
+        """``watch``: the plan subscription's token, read before the decision was asked for."""
         version = self.observe(view)
         if isinstance(decision, Refusal):
             raise self.refused(decision, view, 0.0 if bound is None else bound)
-        return _Held(decision.ticket, view.origin, self.clock() + decision.wait, version)
+        if decision.wait > 0 and view.origin == SHARED and watch is None:
+            self.state.watch_token(start=True)  # paced: later waits need no confirmation
+        return _Held(decision.ticket, view.origin, self.clock() + decision.wait, version, watch)
 
     def refused(self, refusal: Refusal, view: View, bound: float) -> Exception:
         from .advice import wait_refused
@@ -219,6 +239,8 @@ class _Core:
             return True  # held for a probe of the window: asks again, in any state
         if not waited or held.origin != SHARED:
             return False  # granted for now, or by this process's own state (seen here)
+        if held.watch is not None and self.state.watch_token() == held.watch:
+            return False  # subscribed to the plan all along: a change would have woken it
         with self.lock:
             view = self.view
         # the newest answer this process had: taken since the slot came, with the grant's plan,
@@ -376,6 +398,10 @@ class AdaptiveRateLimiter(BaseRateLimiter):
             while Redis fails, the limiter works in-process. Default: the environment variable
             ``LANGCHAIN_OPENROUTER_FENIC_REDIS_URL`` for ``ChatOpenRouter``'s shared limiters.
         redis_name, redis_scope: which shared state (one Redis hash per name and scope).
+        redis_notifications: subscribe to the shared state's plan changes (Redis pub/sub, one
+            connection and thread per process and state, started once pacing begins), so a
+            caller that waited for its slot uses it without asking Redis again; False: each
+            waited-for slot is confirmed by a second round trip.
         clock, wall_clock, sleep, async_sleep: time, injectable for tests (``clock`` monotonic
             seconds, ``wall_clock`` epoch seconds). With the real ``time.sleep`` /
             ``asyncio.sleep``, waits are cut short when a 429 changes the plan.
@@ -399,6 +425,7 @@ class AdaptiveRateLimiter(BaseRateLimiter):
         redis_url: str | None = None,
         redis_name: str = "default",
         redis_scope: str = "default",
+        redis_notifications: bool = True,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
@@ -422,7 +449,9 @@ class AdaptiveRateLimiter(BaseRateLimiter):
         local = LocalState(tuning, clock, wall_clock)
         state: StateStore = local
         if redis_url:
-            state = _redis_state(redis_url, redis_name, redis_scope, tuning, local)
+            state = _redis_state(
+                redis_url, redis_name, redis_scope, tuning, local, redis_notifications
+            )
         self._core = _Core(state, tuning, clock, wall_clock, sleep, async_sleep)
         self._core.handles[self._max_wait] = self
         self._registry_key: tuple[Any, ...] | None = None
@@ -526,9 +555,10 @@ class AdaptiveRateLimiter(BaseRateLimiter):
             while True:
                 if waiter is not None:
                     waiter.arm()  # armed before looking, so a wake-up in between is not lost
+                watch = core.state.watch_token()
                 decision, view = core.state.acquire(self._bound, _key(held), confirm=confirm)
                 held = None  # given back (or confirmed) by that call
-                held = core.held(decision, view, self._max_wait)
+                held = core.held(decision, view, self._max_wait, watch)
                 core.register(waiter)
                 waited = False
                 while (step := _next_step(core, held, waited)) > 0:
@@ -559,9 +589,10 @@ class AdaptiveRateLimiter(BaseRateLimiter):
             while True:
                 if waiter is not None:
                     waiter.arm()
+                watch = core.state.watch_token()
                 decision, view = await core.state.aacquire(self._bound, _key(held), confirm=confirm)
                 held = None
-                held = core.held(decision, view, self._max_wait)
+                held = core.held(decision, view, self._max_wait, watch)
                 core.register(waiter)
                 waited = False
                 while (step := _next_step(core, held, waited)) > 0:
@@ -729,7 +760,7 @@ def _tuning(
 
 
 def _redis_state(
-    url: str, name: str, scope: str, tuning: Tuning, fallback: LocalState
+    url: str, name: str, scope: str, tuning: Tuning, fallback: LocalState, notifications: bool
 ) -> StateStore:
     if importlib.util.find_spec("redis") is None:
         raise ImportError(
@@ -741,7 +772,7 @@ def _redis_state(
         raise ValueError(f"redis_name={name!r} and redis_scope={scope!r} must be non-empty.")
     from .redis_state import RedisState, redis_key
 
-    return RedisState(url, redis_key(name, scope), tuning, fallback)
+    return RedisState(url, redis_key(name, scope), tuning, fallback, notifications=notifications)
 
 
 def _rebuilt(config: dict[str, Any], max_wait: float | None) -> AdaptiveRateLimiter:

@@ -87,6 +87,12 @@ class StateStore(Protocol):
 
     def peek(self) -> View: ...
 
+    def listen(self, on_plan: Callable[[float], None]) -> None:
+        """``on_plan(plan)`` for plan changes made elsewhere (other processes)."""
+
+    def watch_token(self, *, start: bool = False) -> int | None:
+        """The live subscription to plan changes made elsewhere (None: none)."""
+
 
 def view_of(state: policy.State, now: float, origin: int) -> View:
     return View(
@@ -172,6 +178,13 @@ class LocalState:
             now = self._clock()
             policy.refresh(self._state, self.tuning, now)
             return view_of(self._state, now, self.ORIGIN)
+
+    # nothing changes this state but this process: nothing to be told
+    def listen(self, on_plan: Callable[[float], None]) -> None:
+        return None
+
+    def watch_token(self, *, start: bool = False) -> int | None:
+        return None
 
     # feedback with a continuation: the interface the limiter uses for both states
     # (``RedisState`` sends it from a worker thread)

@@ -15,6 +15,10 @@ tests give one), the TTL in ms, the ``Tuning`` fields in order, then the operati
 - ``limited limit reset_in wait spent has_ticket ticket`` -> ``outcome``
 - ``peek`` -> ``0``
 
+A decision that changes the plan (or makes the hash afresh) publishes the new plan on the channel
+``<key>:plans`` (``plan_watch``), so processes waiting for slots of the old plan ask again
+without a round trip of their own to find out.
+
 Every answer starts with "now" and whether the hash was missing (1: made afresh, after a
 restart, a ``FLUSHALL`` or the TTL), and ends with the state's fields (``policy.FIELDS``), so
 the caller knows the plan it is in without asking again. Numbers travel as ``%.17g`` strings:
@@ -94,6 +98,8 @@ if fresh == 1 then
   s.s_start = NEVER; s.s_cur = 0; s.s_prev = 0; s.p_rate = t.start_rate; s.l_slot = NEVER
   s.b_proof = 1; s.pr_until = NEVER; s.pr_sent = NEVER
 end
+
+local plan0 = s.plan
 
 local function ticket_at(i)
   return {slot = tonumber(ARGV[i]), epoch = tonumber(ARGV[i + 1]), plan = tonumber(ARGV[i + 2]),
@@ -421,6 +427,10 @@ for _, name in ipairs(FIELDS) do
 end
 redis.call('HSET', key, unpack(flat))
 redis.call('PEXPIRE', key, ttl)
+if fresh == 1 or s.plan ~= plan0 then
+  -- the processes waiting on this state learn of the new plan without asking (plan_watch)
+  redis.call('PUBLISH', key .. ':plans', num(s.plan))
+end
 
 local out = {num(now), fresh}
 for _, v in ipairs(result) do out[#out + 1] = num(v) end

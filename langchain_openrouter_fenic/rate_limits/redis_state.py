@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 from .._process_local import ForkSafeLock, ProcessLocal
 from . import policy
 from .local_state import SHARED, LocalState, TicketKey, View, own_ticket
+from .plan_watch import PlanWatch, plans_channel
 from .policy import Grant, Refusal, Signal, Ticket, Tuning
 
 __all__ = ["REDIS_TIMEOUT", "RedisState", "redis_key", "redis_location"]
@@ -169,8 +170,20 @@ class RedisState:
 
     ORIGIN = SHARED
 
-    def __init__(self, url: str, key: str, tuning: Tuning, fallback: LocalState) -> None:
+    def __init__(
+        self,
+        url: str,
+        key: str,
+        tuning: Tuning,
+        fallback: LocalState,
+        *,
+        notifications: bool = True,
+    ) -> None:
         self.url, self.key, self.tuning, self.fallback = url, key, tuning, fallback
+        self.notifications = notifications
+        self._on_plan: Callable[[float], None] | None = None
+        # this process's subscriber to the plans the script publishes (``plan_watch``)
+        self._watch: ProcessLocal[PlanWatch | None] = ProcessLocal(self._make_watch)
         self.breaker = _Breaker(redis_location(url))
         self._connection: ProcessLocal[_Connection] = ProcessLocal(
             functools.partial(_Connection, url)
@@ -179,6 +192,26 @@ class RedisState:
         self._pending: ProcessLocal[set[Future[None]]] = ProcessLocal(set)
         self._pending_lock = ForkSafeLock()
         self._answered = False  # Redis answered this process before (a missing hash is news)
+
+    # -- plan notifications -----------------------------------------------------------------
+    def listen(self, on_plan: Callable[[float], None]) -> None:
+        """``on_plan(plan)`` for every plan another process publishes (see ``watch_token``)."""
+        self._on_plan = on_plan
+
+    def _make_watch(self) -> PlanWatch | None:
+        if not self.notifications or self._on_plan is None:
+            return None
+        return PlanWatch(self.url, plans_channel(self.key), self._on_plan)
+
+    def watch_token(self, *, start: bool = False) -> int | None:
+        """The live subscription to this state's plans (None: not live, or not started unless
+        ``start``). A grant taken under a token and due under the same one missed no plan."""
+        if not self.notifications or self._on_plan is None:
+            return None
+        watch = self._watch.get()
+        if watch is None:
+            return None
+        return watch.token(start=start)
 
     @property
     def shared(self) -> bool:

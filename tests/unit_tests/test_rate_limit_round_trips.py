@@ -79,6 +79,9 @@ class SteppedTime:
 
     # -- the limiters of the test ----------------------------------------------------------
     def limiter(self, url: str, name: str, **options: Any) -> AdaptiveRateLimiter:
+        # the confirmations, as without plan notifications (or while their subscription is not
+        # live); the notifications themselves, in real time: test_rate_limit_plan_watch.py
+        options.setdefault("redis_notifications", False)
         made = AdaptiveRateLimiter(
             redis_url=url,
             redis_name=name,
