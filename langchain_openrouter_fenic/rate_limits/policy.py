@@ -96,6 +96,9 @@ HOLD_MIN, HOLD_MAX = 0.02, 1.0
 # a probe not answered within this (or half the window) lets the next caller probe: a window
 # budget's 429 is answered at once, a success may take as long as the model's answer
 PROBE_LEASE = 5.0
+# a new plan never hands out again the time of slots granted for the next this many seconds:
+# a waiter of another process may not hear of the change before its slot (``plan_watch``)
+PLAN_GUARD = 0.1
 HOLD = -1.0  # the plan of a held grant: it never matches a plan, so its holder asks again
 WINDOWS_APART = 20.0  # resets further apart (in windows) than this are not counted in windows
 # how well a window's length is known (``State.b_meas``)
@@ -453,7 +456,7 @@ def _maybe_increase(s: State, t: Tuning, now: float, ticket: Ticket | None) -> N
         # slots granted at a much lower pace would hold the callers back for long (a queue
         # of 32 at 6/s is 5 s): a new plan, the waiters ask again, the first of them one new
         # interval after the last slot already due
-        s.tat = max(now, min(s.l_slot, now) + 1 / rate)
+        s.tat = max(now, min(s.l_slot, now + PLAN_GUARD) + 1 / rate)
         s.p_rate = rate
         s.plan = s.plan + 1
     s.rate = rate
@@ -512,8 +515,9 @@ def _decrease(s: State, t: Tuning, now: float, ticket: Ticket | None) -> None:
     s.beyond = 0.0
     s.epoch = s.epoch + 1
     # a new plan: slots granted at the old pace are void (their holders ask again), and the
-    # next slot is one interval from now (the server's bucket refills a little first)
-    s.tat = now + 1 / s.rate
+    # next slot is one interval from now (the server's bucket refills a little first), after
+    # any granted within the guard
+    s.tat = max(now, min(s.l_slot, now + PLAN_GUARD)) + 1 / s.rate
     s.plan = s.plan + 1
     s.p_rate = s.rate
 

@@ -47,6 +47,7 @@ local SAME_RESET = SHORTEST_WINDOW / 2
 local WINDOWS_APART = 20.0
 local HOLD_MIN, HOLD_MAX = 0.02, 1.0
 local PROBE_LEASE = 5.0
+local PLAN_GUARD = 0.1
 local HOLD = -1.0
 local GUESSED, ESTIMATED, MEASURED = 0.0, 0.5, 1.0
 local FIELDS = {'rate', 'tat', 'cool', 'epoch', 'plan', 'fail', 'streak', 'beyond', 'last429',
@@ -254,7 +255,7 @@ local function maybe_increase(tk)
   end
   if t.ceiling > 0 then rate = math.min(rate, t.ceiling) end
   if rate >= s.p_rate * REPLAN_GROWTH then
-    s.tat = math.max(now, math.min(s.l_slot, now) + 1 / rate)
+    s.tat = math.max(now, math.min(s.l_slot, now + PLAN_GUARD) + 1 / rate)
     s.p_rate = rate
     s.plan = s.plan + 1
   end
@@ -302,7 +303,7 @@ local function decrease(tk)
   end
   s.beyond = 0
   s.epoch = s.epoch + 1
-  s.tat = now + 1 / s.rate
+  s.tat = math.max(now, math.min(s.l_slot, now + PLAN_GUARD)) + 1 / s.rate
   s.plan = s.plan + 1
   s.p_rate = s.rate
 end
