@@ -12,18 +12,18 @@ the feedback of each request, and the log lines.
 - **Sleeping is local.** A caller takes its slot in one decision and sleeps in its process
   (never holding a lock or a connection); a 429 that delays slots already granted wakes the
   waiters of this process, who ask again.
-- **A waited-for shared slot is confirmed, unless an answer since the slot already did.**
-  Another process may void a slot granted here while its caller sleeps (a plan change: a
-  decrease after its 429, a longer pause, a new window budget, a re-plan after a large
-  increase). Every round trip of this process (any caller's acquire, any success or 429 report)
-  brings back the plan, and a newer plan wakes the waiters, who ask again. A slot that was
-  waited for is used as granted when an answer taken at or after the slot (state time) shows
-  the grant's plan: that answer is its confirmation (callers waiting for one instant, such as a
-  window that opens, need the first one's confirmation only). Otherwise it is confirmed when it
-  comes (``policy.confirm``, one more round trip); a grant held for a window's probe always
-  asks again. ``_Core.must_confirm`` is the one place that decides it. An answer taken before
-  the slot never vouches for it, however recent: the state gives a voided slot's time to other
-  callers, so a request sent there would exceed the shared pace.
+- **A waited-for shared slot is used as granted when nothing can have voided it.** Another
+  process may void a slot granted here while its caller sleeps (a plan change: a decrease after
+  its 429, a longer pause, a new window budget, a re-plan after a large increase). The decision
+  script publishes every new plan and this process subscribes to it (``plan_watch``): a plan
+  change wakes the waiters, who ask again. A slot asked for and due under one live
+  subscription is used without asking again (one round trip per acquire); so is one for which
+  an answer taken at or after the slot shows the grant's plan. Otherwise (the subscription not
+  live, or ``redis_notifications=False``) it is confirmed when it comes (``policy.confirm``, one
+  more round trip); a grant held for a window's probe always asks again.
+  ``_Core.must_confirm`` is the one place that decides it. A change reaches the process after
+  the delivery delay, so the policy never hands out again the time of slots granted for the
+  next ``policy.PLAN_GUARD`` (0.1 s): a slot used before its waiter heard is not double-booked.
 """
 
 from __future__ import annotations
