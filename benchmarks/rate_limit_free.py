@@ -10,17 +10,31 @@ a fresh interpreter (a fresh limiter, as a new worker has), clients interleaved 
 - ``ChatOpenRouter defaults``: the shared ``AdaptiveRateLimiter`` of a fresh key.
 
 Each child sends ``--requests`` ``ainvoke`` / ``create`` calls ``--concurrency`` at a time, then
-300 sequential calls; it reports the batch's wall time, when its first 100 answers were in, the
-acquire time of the second sequential call, the sequential loop's time and how many limiter
-decisions (slot reservations) were made per request. The catalog is loaded before timing, on
-another key. Reported: medians over ``--repeats`` rounds, ratios to the raw SDK of the same round.
+300 sequential calls; it reports the batch's wall time and the CPU time the client process spent
+on it (``time.process_time``: user + system, all threads), when its first 100 answers were in, the
+acquire time of the second sequential call, the sequential loop's wall and CPU time and how many
+limiter decisions (slot reservations) were made per request. The catalog is loaded before timing,
+on another key.
+
+Reported: medians over ``--repeats`` rounds, and the ratios that answer the two questions, each
+taken within a round (the clients of one round ran back to back) and then summarised over the
+rounds as median [lower quartile - upper quartile] (min - max):
+
+- the chat model's own cost: ``no limiter / raw SDK``;
+- the limiter's cost: ``defaults / no limiter``;
+- the target of issue 13 (<= 1.05x): ``defaults / raw SDK``.
+
+CPU time is the steadier measure on a shared machine: another engineer's suite slows the wall
+clock of a round, much less the CPU a round needs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -36,6 +50,7 @@ MODEL = "openai/gpt-4o-mini"
 PROMPT = "Say OK."
 SEQUENTIAL = 300
 CLIENTS = ["raw SDK", "ChatOpenRouter, no limiter", "ChatOpenRouter defaults"]
+ORDERS = [list(order) for order in itertools.permutations(CLIENTS)]  # each in turn, by round
 
 
 def _child(client: str, url: str, requests: int, concurrency: int) -> dict[str, float]:
@@ -91,10 +106,10 @@ def _child(client: str, url: str, requests: int, concurrency: int) -> dict[str, 
 
         acquire_seconds = 0.0
 
-    async def batch() -> tuple[float, float]:
+    async def batch() -> tuple[float, float, float]:
         gate = asyncio.Semaphore(concurrency)
         done: list[float] = []
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
 
         async def guarded() -> None:
             async with gate:
@@ -102,10 +117,13 @@ def _child(client: str, url: str, requests: int, concurrency: int) -> dict[str, 
             done.append(time.perf_counter() - start)
 
         await asyncio.gather(*(guarded() for _ in range(requests)))
-        return time.perf_counter() - start, sorted(done)[min(99, len(done) - 1)]
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+        return wall, cpu, sorted(done)[min(99, len(done) - 1)]
 
     decisions = 0
-    total, first_100 = asyncio.run(batch())
+    usage_before = resource.getrusage(resource.RUSAGE_SELF)
+    total, total_cpu, first_100 = asyncio.run(batch())
+    usage_after = resource.getrusage(resource.RUSAGE_SELF)
     per_request = decisions / requests
     sync_one()  # the first sequential call of the process's sync path
     if client != "raw SDK":
@@ -117,15 +135,20 @@ def _child(client: str, url: str, requests: int, concurrency: int) -> dict[str, 
         limiter_record = getattr(limiter, "record_success", None)
         if limiter_record is not None:
             limiter_record()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for _ in range(SEQUENTIAL):
         sync_one()
     sequential = time.perf_counter() - start
+    sequential_cpu = time.process_time() - cpu_start
     return {
         "total": total,
+        "total_cpu": total_cpu,
+        "user_cpu": usage_after.ru_utime - usage_before.ru_utime,
+        "system_cpu": usage_after.ru_stime - usage_before.ru_stime,
         "first_100": first_100,
         "second_call_acquire_ms": acquire_seconds * 1000,
         "sequential": sequential,
+        "sequential_cpu": sequential_cpu,
         "decisions_per_request": per_request,
     }
 
@@ -168,11 +191,82 @@ def _limiter_cost(n: int = 100_000) -> tuple[float, float]:
     return sync, asyncio.run(run())
 
 
+def _quartiles(values: list[float]) -> tuple[float, float, float]:
+    if len(values) < 2:
+        return values[0], values[0], values[0]
+    q1, median, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, median, q3
+
+
+def _spread(values: list[float]) -> str:
+    """``median [q1-q3] (min-max)`` of per-round ratios."""
+    q1, median, q3 = _quartiles(values)
+    return f"{median:.3f}x [{q1:.3f}-{q3:.3f}] ({min(values):.2f}-{max(values):.2f})"
+
+
+# the ratios the benchmark answers: (label, numerator client, denominator client)
+RAW, BARE, DEFAULTS = CLIENTS
+RATIOS = [
+    ("chat model's own cost: no limiter / raw SDK", BARE, RAW),
+    ("limiter's cost: defaults / no limiter", DEFAULTS, BARE),
+    ("issue 13 target (<= 1.05x): defaults / raw SDK", DEFAULTS, RAW),
+]
+
+
+def _report(rounds: list[dict[str, dict[str, float]]], requests: int, concurrency: int) -> None:
+    def med(client: str, field: str) -> float:
+        return statistics.median(r[client][field] for r in rounds)
+
+    def ratios(top: str, bottom: str, field: str) -> list[float]:
+        return [r[top][field] / r[bottom][field] for r in rounds]
+
+    print(
+        f"\n{requests} requests, concurrency {concurrency}, then {SEQUENTIAL} sequential; "
+        f"medians of {len(rounds)} interleaved rounds, each client in a fresh process.\n"
+    )
+    print(
+        "| client | batch wall (s) | batch CPU (s) | CPU per request (us) | first 100 done (s) "
+        f"| 2nd sequential call: acquire (ms) | {SEQUENTIAL} sequential wall (s) | CPU (s) "
+        "| limiter decisions per request |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for client in CLIENTS:
+        acquire = "-" if client == "raw SDK" else f"{med(client, 'second_call_acquire_ms'):.3f}"
+        decisions = (
+            "-"
+            if client != "ChatOpenRouter defaults"
+            else f"{med(client, 'decisions_per_request'):.2f}"
+        )
+        print(
+            f"| {client} | {med(client, 'total'):.3f} | {med(client, 'total_cpu'):.3f} | "
+            f"{med(client, 'total_cpu') / requests * 1e6:.0f} | {med(client, 'first_100'):.2f} | "
+            f"{acquire} | {med(client, 'sequential'):.3f} | {med(client, 'sequential_cpu'):.3f} "
+            f"| {decisions} |"
+        )
+    print(
+        "\nPer-round ratios, median [quartiles] (min-max) over the rounds; each ratio is taken "
+        "within one round.\n"
+    )
+    print("| ratio | batch wall | batch CPU | sequential wall | sequential CPU |")
+    print("|---|---|---|---|---|")
+    for label, top, bottom in RATIOS:
+        cells = [
+            _spread(ratios(top, bottom, field))
+            for field in ("total", "total_cpu", "sequential", "sequential_cpu")
+        ]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    print("\nPer round, batch wall / CPU ratios:")
+    for label, top, bottom in RATIOS:
+        walls = " ".join(f"{x:.2f}" for x in ratios(top, bottom, "total"))
+        cpus = " ".join(f"{x:.2f}" for x in ratios(top, bottom, "total_cpu"))
+        print(f"- {label}: wall {walls}; CPU {cpus}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=1100)
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=9, help="interleaved rounds")
     parser.add_argument("--limiter-only", action="store_true", help="only the limiter's own cost")
     args = parser.parse_args()
     sync_us, async_us = _limiter_cost()
@@ -184,39 +278,12 @@ def main() -> None:
     rounds: list[dict[str, dict[str, float]]] = []
     with emulator_process() as url:
         for repeat in range(args.repeats):
-            order = CLIENTS if repeat % 2 == 0 else list(reversed(CLIENTS))
+            # every order in turn, so that no client always runs first (or after another)
+            order = ORDERS[repeat % len(ORDERS)]
             result = {c: _run_child(c, url, args.requests, args.concurrency) for c in order}
             rounds.append(result)
             print(f"round {repeat + 1}: " + json.dumps(result), file=sys.stderr, flush=True)
-
-    def med(client: str, field: str) -> float:
-        return statistics.median(r[client][field] for r in rounds)
-
-    def ratio(client: str, field: str) -> float:
-        return statistics.median(r[client][field] / r["raw SDK"][field] for r in rounds)
-
-    print(
-        f"\n{args.requests} requests, concurrency {args.concurrency}, then {SEQUENTIAL} "
-        f"sequential; medians of {args.repeats} interleaved rounds, each client in a fresh "
-        "process.\n"
-    )
-    print(
-        "| client | batch (s) | ratio | first 100 done (s) | 2nd sequential call: acquire (ms) "
-        f"| {SEQUENTIAL} sequential (s) | ratio | limiter decisions per request |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for client in CLIENTS:
-        acquire = "-" if client == "raw SDK" else f"{med(client, 'second_call_acquire_ms'):.3f}"
-        decisions = (
-            "-"
-            if client != "ChatOpenRouter defaults"
-            else (f"{med(client, 'decisions_per_request'):.2f}")
-        )
-        print(
-            f"| {client} | {med(client, 'total'):.2f} | {ratio(client, 'total'):.2f}x | "
-            f"{med(client, 'first_100'):.2f} | {acquire} | {med(client, 'sequential'):.2f} | "
-            f"{ratio(client, 'sequential'):.2f}x | {decisions} |"
-        )
+    _report(rounds, args.requests, args.concurrency)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from langchain_core.rate_limiters import BaseRateLimiter
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
@@ -241,9 +241,17 @@ def call_with_retries(
         policy.after_success()
         return result
 
+    try:
+        return once()  # see _raise: the first attempt
+    except BaseException as err:
+        replay = [err]
+
+    def again() -> T:
+        return once() if not replay else _raise(replay.pop())
+
     retrying = Retrying(sleep=waits.sleep_unless_skipped(sleep), **policy.retrying_options())
     try:
-        return retrying(once)
+        return retrying(again)
     except OpenRouterError as err:
         policy.tell_what_was_done(err)
         raise
@@ -289,11 +297,30 @@ async def acall_with_retries(
         policy.after_success()
         return result
 
+    try:
+        return await once()  # see _raise: the first attempt
+    except BaseException as err:
+        replay = [err]
+
+    async def again() -> T:
+        return await once() if not replay else _raise(replay.pop())
+
     retrying = AsyncRetrying(
         sleep=waits.asleep_unless_skipped(async_sleep), **policy.retrying_options()
     )
     try:
-        return await retrying(once)
+        return await retrying(again)
     except OpenRouterError as err:
         policy.tell_what_was_done(err)
         raise
+
+
+# The first attempt runs before any tenacity object exists. A tenacity ``Retrying`` is a knot of
+# reference cycles (its thread-local state holds its own bound methods) that only the cyclic
+# garbage collector frees: about 27 objects a call, which at concurrency 64 made the collector run
+# 1.5 times as often as for the raw SDK. Most calls succeed at once and never build one. A first
+# attempt that raises is replayed as tenacity's first attempt (its error re-raised, nothing sent
+# twice), so every decision about it and after it (retry or not, the wait, the log line, the
+# final error's message) is tenacity's, as before.
+def _raise(err: BaseException) -> NoReturn:
+    raise err
