@@ -6,6 +6,9 @@ The loopback emulator runs in a process of its own (no hidden limit). Every meas
 a fresh interpreter (a fresh limiter, as a new worker has), clients interleaved round by round:
 
 - ``raw SDK``: ``openai.AsyncOpenAI`` / ``openai.OpenAI`` ``chat.completions.create``;
+- ``langchain-core floor``: the smallest ``BaseChatModel`` there is, its ``_agenerate`` /
+  ``_generate`` one raw SDK call and an ``AIMessage`` of the text (with a pass-through limiter):
+  what langchain-core's own ``invoke`` machinery costs, which no chat model can avoid;
 - ``ChatOpenRouter, no limiter``: a pass-through ``BaseRateLimiter`` (the chat model's own cost);
 - ``ChatOpenRouter defaults``: the shared ``AdaptiveRateLimiter`` of a fresh key.
 
@@ -49,7 +52,12 @@ sys.path.insert(0, str(ROOT))
 MODEL = "openai/gpt-4o-mini"
 PROMPT = "Say OK."
 SEQUENTIAL = 300
-CLIENTS = ["raw SDK", "ChatOpenRouter, no limiter", "ChatOpenRouter defaults"]
+CLIENTS = [
+    "raw SDK",
+    "langchain-core floor",
+    "ChatOpenRouter, no limiter",
+    "ChatOpenRouter defaults",
+]
 ORDERS = [list(order) for order in itertools.permutations(CLIENTS)]  # each in turn, by round
 
 
@@ -91,6 +99,16 @@ def _child(client: str, url: str, requests: int, concurrency: int) -> dict[str, 
             sclient.chat.completions.create(model=MODEL, messages=messages)  # type: ignore[arg-type]
 
         acquire_seconds = 0.0
+    elif client == "langchain-core floor":
+        floor = _floor_model(key, url, PassThrough())
+
+        async def one() -> None:
+            await floor.ainvoke(PROMPT)
+
+        def sync_one() -> None:
+            floor.invoke(PROMPT)
+
+        acquire_seconds = 0.0
     else:
         options: dict[str, Any] = {"model": MODEL, "api_key": key, "base_url": url}
         if client == "ChatOpenRouter, no limiter":
@@ -126,7 +144,7 @@ def _child(client: str, url: str, requests: int, concurrency: int) -> dict[str, 
     usage_after = resource.getrusage(resource.RUSAGE_SELF)
     per_request = decisions / requests
     sync_one()  # the first sequential call of the process's sync path
-    if client != "raw SDK":
+    if client.startswith("ChatOpenRouter"):
         limiter = llm.rate_limiter
         assert limiter is not None
         started = time.perf_counter()
@@ -151,6 +169,40 @@ def _child(client: str, url: str, requests: int, concurrency: int) -> dict[str, 
         "sequential_cpu": sequential_cpu,
         "decisions_per_request": per_request,
     }
+
+
+def _floor_model(key: str, url: str, limiter: Any) -> Any:
+    """A chat model with nothing of its own: one raw SDK call, its text as an ``AIMessage``."""
+    import openai
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import AIMessage, BaseMessage
+    from langchain_core.outputs import ChatGeneration, ChatResult
+
+    aclient = openai.AsyncOpenAI(api_key=key, base_url=url, max_retries=2)
+    sclient = openai.OpenAI(api_key=key, base_url=url, max_retries=2)
+
+    def result(completion: Any) -> ChatResult:
+        text = completion.choices[0].message.content or ""
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+    def wire(messages: list[BaseMessage]) -> Any:
+        return [{"role": "user", "content": m.content} for m in messages]
+
+    class Floor(BaseChatModel):
+        @property
+        def _llm_type(self) -> str:
+            return "floor"
+
+        def _generate(self, messages: list[BaseMessage], *args: Any, **kw: Any) -> ChatResult:
+            return result(sclient.chat.completions.create(model=MODEL, messages=wire(messages)))
+
+        async def _agenerate(
+            self, messages: list[BaseMessage], *args: Any, **kw: Any
+        ) -> ChatResult:
+            completion = await aclient.chat.completions.create(model=MODEL, messages=wire(messages))
+            return result(completion)
+
+    return Floor(rate_limiter=limiter)
 
 
 def _run_child(client: str, url: str, requests: int, concurrency: int) -> dict[str, float]:
@@ -205,10 +257,12 @@ def _spread(values: list[float]) -> str:
 
 
 # the ratios the benchmark answers: (label, numerator client, denominator client)
-RAW, BARE, DEFAULTS = CLIENTS
+RAW, FLOOR, BARE, DEFAULTS = CLIENTS
 RATIOS = [
-    ("chat model's own cost: no limiter / raw SDK", BARE, RAW),
-    ("limiter's cost: defaults / no limiter", DEFAULTS, BARE),
+    ("langchain-core's cost: floor / raw SDK", FLOOR, RAW),
+    ("ChatOpenRouter's own cost: no limiter / floor", BARE, FLOOR),
+    ("the chat model in all: no limiter / raw SDK", BARE, RAW),
+    ("the limiter's cost: defaults / no limiter", DEFAULTS, BARE),
     ("issue 13 target (<= 1.05x): defaults / raw SDK", DEFAULTS, RAW),
 ]
 
@@ -231,7 +285,11 @@ def _report(rounds: list[dict[str, dict[str, float]]], requests: int, concurrenc
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for client in CLIENTS:
-        acquire = "-" if client == "raw SDK" else f"{med(client, 'second_call_acquire_ms'):.3f}"
+        acquire = (
+            f"{med(client, 'second_call_acquire_ms'):.3f}"
+            if client.startswith("ChatOpenRouter")
+            else "-"
+        )
         decisions = (
             "-"
             if client != "ChatOpenRouter defaults"
@@ -266,7 +324,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=1100)
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=9, help="interleaved rounds")
+    parser.add_argument("--repeats", type=int, default=8, help="interleaved rounds")
     parser.add_argument("--limiter-only", action="store_true", help="only the limiter's own cost")
     args = parser.parse_args()
     sync_us, async_us = _limiter_cost()
