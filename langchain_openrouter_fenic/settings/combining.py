@@ -41,6 +41,8 @@ def combine(base: RequestSettings, call: RequestSettings) -> RequestSettings:
         ValueError: the combined ``provider`` contradicts itself (e.g. the profile's ``only``
             and the call's ``exclude`` name the same provider).
     """
+    if not call.model_fields_set and None not in _values_of(base):
+        return base  # most calls give no setting: nothing to combine (both layers are frozen)
     values = {name: getattr(base, name) for name in base.model_fields_set}
     for name in call.model_fields_set:
         for group in GROUPED:
@@ -59,6 +61,10 @@ def combine(base: RequestSettings, call: RequestSettings) -> RequestSettings:
         values[name] = value
     values = {k: v for k, v in values.items() if v is not None}
     return RequestSettings.model_construct(_fields_set=set(values), **values)
+
+
+def _values_of(settings: RequestSettings) -> list[Any]:
+    return [getattr(settings, name) for name in settings.model_fields_set]
 
 
 _SAMPLING_ORDER = (
