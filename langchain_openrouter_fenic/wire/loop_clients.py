@@ -12,13 +12,14 @@ loop. A loop finalises its live async generators when it shuts down
 closing the loop); the generator's ``finally`` then closes the client — its connections are
 closed properly, on their own loop, while it still runs — and forgets it. A loop closed
 without that step (a bare ``loop.close()``) is noticed the next time any loop asks for a
-client: its client is forgotten (its sockets close when it is collected).
+client: its client is forgotten and collected at once, which closes its sockets.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Generic, TypeVar
@@ -71,6 +72,13 @@ class LoopClients(Generic[_C]):
                 _start(entry.closer)
         for _, dead in stale:
             _finish(dead.closer)
+        if stale:
+            # their connections belong to a closed loop and cannot be closed on it; they hold
+            # their sockets in reference cycles, so collect them now (the young generations:
+            # they were made during that loop's run) instead of whenever the collector runs
+            del dead
+            stale.clear()
+            gc.collect(1)
         return entry.client
 
     def __len__(self) -> int:

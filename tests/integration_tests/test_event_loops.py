@@ -136,5 +136,6 @@ def test_loops_closed_without_finalising_are_released_on_the_next_loop(url: str)
     assert report["failures"] == []
     assert report["right"] == 200
     assert report["peak_clients"] <= 2
-    # the released clients' sockets close when they are collected, not at once
-    assert report["peak_fds"] <= report["start_fds"] + 32  # type: ignore[operator]
+    # a released client is collected at once, which closes its sockets (left to the collector,
+    # they piled up: 16-48 more descriptors, more the less garbage the calls made)
+    assert report["peak_fds"] <= report["start_fds"] + 4  # type: ignore[operator]
