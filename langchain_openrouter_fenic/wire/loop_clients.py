@@ -74,11 +74,12 @@ class LoopClients(Generic[_C]):
             _finish(dead.closer)
         if stale:
             # their connections belong to a closed loop and cannot be closed on it; they hold
-            # their sockets in reference cycles, so collect them now (the young generations:
-            # they were made during that loop's run) instead of whenever the collector runs
+            # their sockets in reference cycles, so collect them now instead of whenever the
+            # collector runs (a full collection: with older httpx/httpcore they reach the oldest
+            # generation); only after a loop that closed without finalising
             del dead
             stale.clear()
-            gc.collect(1)
+            gc.collect()
         return entry.client
 
     def __len__(self) -> int:
